@@ -1,0 +1,3 @@
+"""Datavern: the system behind a privacy notice."""
+
+__version__ = "0.1.0"

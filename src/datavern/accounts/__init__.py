@@ -1,0 +1,1 @@
+"""People who use the admin console: users, roles, sessions."""

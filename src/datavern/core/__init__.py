@@ -1,0 +1,1 @@
+"""Shared foundations: settings, database, audit log, errors, i18n, clock."""

@@ -1,0 +1,9 @@
+"""Imports every feature's tables so that Alembic and create_all see them all."""
+
+from __future__ import annotations
+
+
+def import_all_models() -> None:
+    import datavern.accounts.models
+    import datavern.core.audit
+    import datavern.register.models  # noqa: F401

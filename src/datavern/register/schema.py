@@ -1,0 +1,371 @@
+"""The register's YAML schema: fideslang resources plus Datavern's extensions.
+
+A register is one or more YAML documents merged into one ``Register``. Every
+mapping forbids unknown keys, so a typo is an error with its file and line, not
+a silently ignored field. Texts a data subject reads are ``Localized``: a
+mapping from language (``nb``, ``en``) to text; a plain string counts as the
+organisation's first language.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from fideslang.models import Dataset
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
+from email_validator import EmailNotValidError, validate_email
+from stdnum.no import orgnr as no_orgnr
+
+from datavern.core.i18n import LANGUAGES
+
+KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.<>-]*$")
+# ISO 8601 durations limited to calendar units (years, months, weeks, days).
+DURATION_RE = re.compile(r"^P(?=\d)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
+COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _localized(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"_": value}
+    return value
+
+
+def _check_langs(value: dict[str, str]) -> dict[str, str]:
+    for lang, text in value.items():
+        if lang != "_" and lang not in LANGUAGES:
+            raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGUAGES)}")
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"text for {lang!r} is empty")
+    return value
+
+
+Localized = Annotated[
+    dict[str, str], BeforeValidator(_localized), AfterValidator(_check_langs)
+]
+"""Text per language. ``_`` holds a plain string, taken as the first notice language."""
+
+
+def text_for(value: dict[str, str] | None, lang: str, languages: list[str]) -> str | None:
+    """The text in ``lang``; a plain string counts for the first notice language only."""
+    if not value:
+        return None
+    if lang in value:
+        return value[lang]
+    if "_" in value and languages and lang == languages[0]:
+        return value["_"]
+    return None
+
+
+def _key(value: str) -> str:
+    if not KEY_RE.match(value):
+        raise ValueError(
+            "a key may hold letters, digits, '_', '-', '.' and must not start with '.' or '-'"
+        )
+    return value
+
+
+Key = Annotated[str, AfterValidator(_key)]
+
+
+def _org_nr(value: str | int) -> str:
+    text = str(value).replace(" ", "")
+    if not no_orgnr.is_valid(text):
+        raise ValueError(f"{value!r} is not a valid Norwegian organisation number (checksum)")
+    return no_orgnr.compact(text)
+
+
+OrgNr = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v), AfterValidator(_org_nr)]
+
+
+def _country(value: str) -> str:
+    value = value.upper()
+    if not COUNTRY_RE.match(value):
+        raise ValueError("a country is an ISO 3166-1 alpha-2 code such as NO, SE, DE, US")
+    return value
+
+
+Country = Annotated[str, AfterValidator(_country)]
+
+
+def _duration(value: str) -> str:
+    if not DURATION_RE.match(value):
+        raise ValueError(
+            "a period is an ISO 8601 duration in years, months, weeks or days, e.g. P5Y, P3Y6M, P30D"
+        )
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
+
+
+class LegalBasis(StrEnum):
+    """GDPR art. 6(1) (a)-(f)."""
+
+    consent = "consent"
+    contract = "contract"
+    legal_obligation = "legal_obligation"
+    vital_interests = "vital_interests"
+    public_task = "public_task"
+    legitimate_interests = "legitimate_interests"
+
+
+class SpecialCategoryBasis(StrEnum):
+    """GDPR art. 9(2) (a)-(j)."""
+
+    explicit_consent = "explicit_consent"
+    employment = "employment"
+    vital_interests = "vital_interests"
+    not_for_profit = "not_for_profit"
+    made_public = "made_public"
+    legal_claims = "legal_claims"
+    substantial_public_interest = "substantial_public_interest"
+    health_care = "health_care"
+    public_health = "public_health"
+    archiving_research = "archiving_research"
+
+
+class TransferBasis(StrEnum):
+    """How a transfer outside the EEA is lawful (GDPR chapter V), and bases that no longer are."""
+
+    eea = "eea"
+    adequacy = "adequacy"
+    dpf = "dpf"
+    scc_2021 = "scc_2021"
+    bcr = "bcr"
+    art49 = "art49"
+    # Invalid today; accepted by the schema so that `check` can flag them as errors.
+    privacy_shield = "privacy_shield"
+    safe_harbor = "safe_harbor"
+    scc_2001 = "scc_2001"
+    scc_2004 = "scc_2004"
+    scc_2010 = "scc_2010"
+    none = "none"
+
+
+class RetentionAction(StrEnum):
+    delete = "delete"
+    anonymise = "anonymise"
+    aggregate = "aggregate"
+
+
+class Requirement(StrEnum):
+    """Art. 13(2)(e): whether providing the data is required, and by what."""
+
+    statutory = "statutory"
+    contractual = "contractual"
+    contract_precondition = "contract_precondition"
+    voluntary = "voluntary"
+
+
+class CookieCategory(StrEnum):
+    necessary = "necessary"
+    preferences = "preferences"
+    analytics = "analytics"
+    marketing = "marketing"
+
+
+def _email(value: str) -> str:
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"not a valid e-mail address: {exc}") from None
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email)]
+
+
+class Address(Strict):
+    street: str
+    postal_code: str
+    city: str
+    country: Country = "NO"
+
+
+class Contact(Strict):
+    name: str | None = None
+    email: Email | None = None
+    phone: str | None = None
+    address: Address | None = None
+    url: str | None = None
+
+
+
+class SupervisoryAuthority(Strict):
+    name: str = "Datatilsynet"
+    url: str = "https://www.datatilsynet.no"
+    address: str | None = "Postboks 458 Sentrum, 0105 Oslo"
+    complaint_url: str | None = "https://www.datatilsynet.no/om-datatilsynet/kontakt-oss/klage-til-datatilsynet/"
+
+
+class Organisation(Strict):
+    name: str = Field(description="Legal name as in Enhetsregisteret.")
+    org_nr: OrgNr | None = Field(default=None, description="Norwegian organisation number.")
+    address: Address | None = None
+    email: Email | None = None
+    phone: str | None = None
+    website: str | None = None
+    dpo: Contact | None = Field(default=None, description="Data protection officer (art. 37-39).")
+    representative: Contact | None = Field(default=None, description="Art. 27 representative.")
+    supervisory_authority: SupervisoryAuthority = SupervisoryAuthority()
+    languages: list[Literal["nb", "en"]] = Field(default_factory=lambda: ["nb", "en"], min_length=1)
+    privacy_centre_url: str | None = None
+    role: Literal["controller", "processor", "both"] = "controller"
+
+
+
+class Retention(Strict):
+    """How long data is kept: a named legal rule, or period + trigger + action."""
+
+    rule: Key | None = Field(default=None, description="A built-in legal rule, e.g. bokforingsloven-13-1-1-4.")
+    period: Duration | None = None
+    trigger: str | None = Field(
+        default=None, description="What starts the period: an event or a date field, e.g. 'contract_end'."
+    )
+    action: RetentionAction = RetentionAction.delete
+    indefinite: bool = Field(default=False, description="Kept without an end (a lint error; record it honestly).")
+    description: Localized | None = None
+
+
+class AutomatedDecision(Strict):
+    """Art. 22 automated decisions, including profiling (art. 13(2)(f))."""
+
+    logic: Localized
+    significance: Localized
+
+
+class Activity(Strict):
+    """A processing activity: one purpose with its legal basis (art. 30(1))."""
+
+    key: Key
+    purpose: Localized
+    data_use: str = Field(description="A fideslang data use, e.g. essential.service.")
+    data_categories: list[str] = Field(min_length=1)
+    data_subjects: list[str] = Field(min_length=1)
+    legal_basis: LegalBasis | None = None
+    legitimate_interest: Localized | None = Field(
+        default=None, description="The legitimate interest pursued (art. 13(1)(d))."
+    )
+    legitimate_interest_assessment: str | None = Field(
+        default=None, description="Reference to the balancing test (LIA) document."
+    )
+    consent_purpose: Key | None = None
+    special_category_basis: SpecialCategoryBasis | None = None
+    national_id_need: Localized | None = Field(
+        default=None,
+        description="Why fødselsnummer is needed (personopplysningsloven § 12).",
+    )
+    source: Localized | None = Field(
+        default=None, description="Where the data comes from when not from the subject (art. 14(2)(f))."
+    )
+    source_publicly_available: bool = False
+    requirement: Requirement | None = None
+    requirement_consequence: Localized | None = Field(
+        default=None, description="What happens if the data is not provided (art. 13(2)(e))."
+    )
+    automated_decisions: AutomatedDecision | None = None
+    retention: Retention | None = None
+    recipients: list[Key] = Field(
+        default_factory=list, description="Keys of sub-processors or third parties that receive the data."
+    )
+
+
+class System(Strict):
+    key: Key
+    name: str
+    description: Localized | None = None
+    processing: list[Activity] = Field(default_factory=list)
+
+
+class Transfer(Strict):
+    basis: TransferBasis
+    dpf_certified: bool | None = Field(
+        default=None, description="The US recipient is on the Data Privacy Framework list."
+    )
+    safeguards_url: str | None = Field(
+        default=None, description="Where a copy of the safeguards can be had (art. 13(1)(f))."
+    )
+    note: str | None = None
+
+
+class SubProcessor(Strict):
+    key: Key
+    name: str
+    org_nr: OrgNr | None = None
+    country: Country
+    role: Literal["processor", "controller", "joint_controller"] = "processor"
+    service: Localized
+    data_categories: list[str] = Field(default_factory=list)
+    locations: list[Country] = Field(default_factory=list)
+    transfer: Transfer | None = None
+    dpa_signed: date | None = Field(default=None, description="Date the art. 28 agreement was signed.")
+
+
+class ConsentPurpose(Strict):
+    key: Key
+    name: Localized
+    text: Localized = Field(description="The exact consent text shown to the subject.")
+    withdraw: Localized | None = Field(default=None, description="How to withdraw (art. 7(3)).")
+    data_use: str | None = None
+    double_opt_in: bool = False
+
+
+class Cookie(Strict):
+    name: str
+    provider: str
+    purpose: Localized
+    duration: str = Field(description="ISO 8601 duration (P13M) or 'session'.")
+    category: CookieCategory
+    consent_purpose: Key | None = None
+    third_party: bool = False
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if value != "session":
+            _duration(value)
+        return value
+
+
+class Register(Strict):
+    """The whole register after includes are merged."""
+
+    datavern: Literal[1] = Field(default=1, description="Register format version.")
+    organisation: Organisation
+    systems: list[System] = Field(default_factory=list)
+    sub_processors: list[SubProcessor] = Field(default_factory=list)
+    consent_purposes: list[ConsentPurpose] = Field(default_factory=list)
+    cookies: list[Cookie] = Field(default_factory=list)
+    dataset: list[Dataset] = Field(
+        default_factory=list, description="Datasets in the fideslang format (Fides dataset YAML)."
+    )
+
+    def activities(self) -> list[tuple[System, Activity]]:
+        return [(s, a) for s in self.systems for a in s.processing]
+
+    def sub_processor(self, key: str) -> SubProcessor | None:
+        return next((p for p in self.sub_processors if p.key == key), None)
+
+    def consent_purpose(self, key: str) -> ConsentPurpose | None:
+        return next((c for c in self.consent_purposes if c.key == key), None)
+
+
+# Keys a register document may hold at its top level (besides `include`).
+DOCUMENT_KEYS = frozenset(Register.model_fields) | {"include"}
+LIST_KEYS = frozenset(
+    name for name, f in Register.model_fields.items() if name not in ("organisation", "datavern")
+)
