@@ -53,7 +53,9 @@ def list_entries(
     ensure_database()
     with session_scope() as session:
         rows = (
-            session.execute(select(audit.AuditEntry).order_by(audit.AuditEntry.seq.desc()).limit(limit))
+            session.execute(
+                select(audit.AuditEntry).order_by(audit.AuditEntry.seq.desc()).limit(limit)
+            )
             .scalars()
             .all()
         )
@@ -73,4 +75,6 @@ def list_entries(
                     )
                 )
             else:
-                console.print(f"{e.seq:>6} {e.at:%Y-%m-%d %H:%M:%S} {e.actor} {e.action} {e.target}")
+                console.print(
+                    f"{e.seq:>6} {e.at:%Y-%m-%d %H:%M:%S} {e.actor} {e.action} {e.target}"
+                )

@@ -7,7 +7,10 @@ import typer
 from datavern.cli.common import console, ensure_database
 from datavern.core.config import get_settings
 
-app = typer.Typer(help="Datavern's own database (SQLite by default, PostgreSQL in production).", no_args_is_help=True)
+app = typer.Typer(
+    help="Datavern's own database (SQLite by default, PostgreSQL in production).",
+    no_args_is_help=True,
+)
 
 
 @app.command("upgrade")

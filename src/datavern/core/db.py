@@ -107,8 +107,12 @@ def alembic_config(url: str | None = None) -> Any:
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(__file__).resolve().parent.parent / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", (url or get_settings().effective_database_url).replace("%", "%%"))
+    cfg.set_main_option(
+        "script_location", str(Path(__file__).resolve().parent.parent / "migrations")
+    )
+    cfg.set_main_option(
+        "sqlalchemy.url", (url or get_settings().effective_database_url).replace("%", "%%")
+    )
     return cfg
 
 

@@ -14,8 +14,9 @@ _BABEL_LOCALE = {"nb": "nb_NO", "en": "en_GB"}
 
 
 def parse_lang(value: str | None) -> Lang:
-    if value in LANGUAGES:
-        return value  # type: ignore[return-value]
+    for lang in LANGUAGES:
+        if value == lang:
+            return lang
     return DEFAULT_LANG
 
 

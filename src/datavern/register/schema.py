@@ -14,6 +14,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+from email_validator import EmailNotValidError, validate_email
 from fideslang.models import Dataset
 from pydantic import (
     AfterValidator,
@@ -23,7 +24,6 @@ from pydantic import (
     Field,
     field_validator,
 )
-from email_validator import EmailNotValidError, validate_email
 from stdnum.no import orgnr as no_orgnr
 
 from datavern.core.i18n import LANGUAGES
@@ -53,9 +53,7 @@ def _check_langs(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-Localized = Annotated[
-    dict[str, str], BeforeValidator(_localized), AfterValidator(_check_langs)
-]
+Localized = Annotated[dict[str, str], BeforeValidator(_localized), AfterValidator(_check_langs)]
 """Text per language. ``_`` holds a plain string, taken as the first notice language."""
 
 
@@ -88,7 +86,9 @@ def _org_nr(value: str | int) -> str:
     return no_orgnr.compact(text)
 
 
-OrgNr = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v), AfterValidator(_org_nr)]
+OrgNr = Annotated[
+    str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v), AfterValidator(_org_nr)
+]
 
 
 def _country(value: str) -> str:
@@ -104,7 +104,8 @@ Country = Annotated[str, AfterValidator(_country)]
 def _duration(value: str) -> str:
     if not DURATION_RE.match(value):
         raise ValueError(
-            "a period is an ISO 8601 duration in years, months, weeks or days, e.g. P5Y, P3Y6M, P30D"
+            "a period is an ISO 8601 duration in years, months, weeks or days,"
+            " e.g. P5Y, P3Y6M, P30D"
         )
     return value
 
@@ -204,12 +205,13 @@ class Contact(Strict):
     url: str | None = None
 
 
-
 class SupervisoryAuthority(Strict):
     name: str = "Datatilsynet"
     url: str = "https://www.datatilsynet.no"
     address: str | None = "Postboks 458 Sentrum, 0105 Oslo"
-    complaint_url: str | None = "https://www.datatilsynet.no/om-datatilsynet/kontakt-oss/klage-til-datatilsynet/"
+    complaint_url: str | None = (
+        "https://www.datatilsynet.no/om-datatilsynet/kontakt-oss/klage-til-datatilsynet/"
+    )
 
 
 class Organisation(Strict):
@@ -222,22 +224,29 @@ class Organisation(Strict):
     dpo: Contact | None = Field(default=None, description="Data protection officer (art. 37-39).")
     representative: Contact | None = Field(default=None, description="Art. 27 representative.")
     supervisory_authority: SupervisoryAuthority = SupervisoryAuthority()
-    languages: list[Literal["nb", "en"]] = Field(default_factory=lambda: ["nb", "en"], min_length=1)
+    languages: list[Literal["nb", "en"]] = Field(
+        default_factory=lambda: ["nb", "en"],  # type: ignore[arg-type]
+        min_length=1,
+    )
     privacy_centre_url: str | None = None
     role: Literal["controller", "processor", "both"] = "controller"
-
 
 
 class Retention(Strict):
     """How long data is kept: a named legal rule, or period + trigger + action."""
 
-    rule: Key | None = Field(default=None, description="A built-in legal rule, e.g. bokforingsloven-13-1-1-4.")
+    rule: Key | None = Field(
+        default=None, description="A built-in legal rule, e.g. bokforingsloven-13-1-1-4."
+    )
     period: Duration | None = None
     trigger: str | None = Field(
-        default=None, description="What starts the period: an event or a date field, e.g. 'contract_end'."
+        default=None,
+        description="What starts the period: an event or a date field, e.g. 'contract_end'.",
     )
     action: RetentionAction = RetentionAction.delete
-    indefinite: bool = Field(default=False, description="Kept without an end (a lint error; record it honestly).")
+    indefinite: bool = Field(
+        default=False, description="Kept without an end (a lint error; record it honestly)."
+    )
     description: Localized | None = None
 
 
@@ -270,7 +279,8 @@ class Activity(Strict):
         description="Why fødselsnummer is needed (personopplysningsloven § 12).",
     )
     source: Localized | None = Field(
-        default=None, description="Where the data comes from when not from the subject (art. 14(2)(f))."
+        default=None,
+        description="Where the data comes from when not from the subject (art. 14(2)(f)).",
     )
     source_publicly_available: bool = False
     requirement: Requirement | None = None
@@ -280,7 +290,8 @@ class Activity(Strict):
     automated_decisions: AutomatedDecision | None = None
     retention: Retention | None = None
     recipients: list[Key] = Field(
-        default_factory=list, description="Keys of sub-processors or third parties that receive the data."
+        default_factory=list,
+        description="Keys of sub-processors or third parties that receive the data.",
     )
 
 
@@ -312,7 +323,9 @@ class SubProcessor(Strict):
     data_categories: list[str] = Field(default_factory=list)
     locations: list[Country] = Field(default_factory=list)
     transfer: Transfer | None = None
-    dpa_signed: date | None = Field(default=None, description="Date the art. 28 agreement was signed.")
+    dpa_signed: date | None = Field(
+        default=None, description="Date the art. 28 agreement was signed."
+    )
 
 
 class ConsentPurpose(Strict):
