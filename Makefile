@@ -44,3 +44,7 @@ unit: setup
 
 clean:
 	rm -rf $(VENV) .datavern .pytest_cache .mypy_cache .ruff_cache
+
+## docs: regenerate docs/cli.md from the commands
+docs: setup
+	$(BIN)/python -m datavern.cli.reference docs/cli.md
