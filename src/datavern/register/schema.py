@@ -35,7 +35,11 @@ COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # coerce_numbers_to_str: YAML reads `phone: 22334455` or `postal_code: 5003` as
+    # numbers; where the schema wants text, the digits are the text.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, coerce_numbers_to_str=True
+    )
 
 
 def _localized(value: Any) -> Any:
