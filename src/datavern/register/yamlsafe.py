@@ -230,7 +230,7 @@ def parse(text: str, file: str, *, max_depth: int = 64, max_nodes: int = 500_000
     finally:
         if loader is not None:
             loader.dispose()
-    if node is None:
+    if node is None or (isinstance(node, ScalarNode) and node.tag == _STD + "null"):
         raise YamlProblems(
             [
                 Problem(
@@ -278,6 +278,9 @@ class _Builder:
                 continue
             # Keys are taken as written: `yes:` or `1:` are the texts "yes" and "1".
             key = key_node.value
+            if _SURROGATE_RE.search(key):
+                self._problem(_SURROGATE_MESSAGE, key_node.start_mark)
+                continue
             key_location = _location(self.file, key_node.start_mark)
             if key == "<<" and key_node.style is None:
                 self._problem(
@@ -320,4 +323,15 @@ class _Builder:
             name = tag.removeprefix(_STD)
             self._problem(f"not a valid {name}: {exc}", node.start_mark)
             return None
+        if _SURROGATE_RE.search(value):
+            # "\ud800" in a double-quoted string: not encodable as UTF-8, so it could
+            # never be stored, hashed or shown.
+            self._problem(_SURROGATE_MESSAGE, node.start_mark)
+            return None
         return value
+
+
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+_SURROGATE_MESSAGE = (
+    "the text holds an escaped surrogate code point (such as \\ud800), which is not a character"
+)
