@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 import yaml
 from fideslang.models import Dataset
 
-from datavern.dsr.graph import Plan, PlanError, graph_errors, plan_walk
+from datavern.dsr.graph import GRAPH_PROBLEM_CODES, Plan, PlanError, graph_errors, plan_walk
 from datavern.dsr.rules import UnknownIdentity
 
 
@@ -21,7 +22,9 @@ def order(plan: Plan) -> list[str]:
 
 
 def codes(text: str) -> list[tuple[str, str]]:
-    return [(p.code, p.where) for p in graph_errors(datasets(text))]
+    problems = graph_errors(datasets(text))
+    assert {p.code for p in problems} <= set(GRAPH_PROBLEM_CODES)
+    return [(p.code, p.where) for p in problems]
 
 
 SHOP = """
@@ -713,3 +716,34 @@ def test_describe_prints_steps_queries_and_omissions() -> None:
     assert 'SELECT id, email FROM "user" WHERE email IN (:email)' in text
     assert "app.legacy (holds personal data): no identity field" in text
     assert "Erasure order:" in text
+
+
+def test_check_reports_odd_identity_names_self_references_and_erase_after_problems() -> None:
+    text = """
+dataset:
+  - fides_key: d
+    collections:
+      - name: a
+        fides_meta: {erase_after: [d.b, d.nope]}
+        fields:
+          - name: id
+            fides_meta:
+              identity: "e mail"
+              references: [{dataset: d, field: a.id}]
+      - name: b
+        fides_meta: {erase_after: [d.a]}
+        fields:
+          - name: id
+            fides_meta: {identity: email}
+"""
+    found = codes(text)
+    assert ("dsr-identity-name", "d.a.id") in found
+    assert ("dsr-reference-self", "d.a.id") in found
+    assert ("dsr-erase-after-unknown", "d.a") in found
+    assert ("dsr-erase-after-cycle", "d.a") in found
+
+
+def test_every_graph_problem_code_is_documented() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "dsr-plan.md").read_text()
+    for code in GRAPH_PROBLEM_CODES:
+        assert f"`{code}`" in docs, code

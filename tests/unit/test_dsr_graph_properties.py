@@ -114,7 +114,7 @@ def graphs(draw: st.DrawFn, acyclic: bool = False) -> Graph:
     return Graph(dataset_of, identity_of, personal, refs, given_ids)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(graphs())
 def test_walk_visits_each_reachable_collection_once_and_nothing_else(graph: Graph) -> None:
     plan = plan_walk(graph.datasets(), graph.given)
@@ -125,7 +125,7 @@ def test_walk_visits_each_reachable_collection_once_and_nothing_else(graph: Grap
     assert {u.key for u in plan.unreachable} == {graph.key(i) for i in range(graph.size)} - expected
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(graphs())
 def test_every_step_uses_only_values_from_earlier_steps(graph: Graph) -> None:
     plan = plan_walk(graph.datasets(), graph.given)
@@ -142,7 +142,7 @@ def test_every_step_uses_only_values_from_earlier_steps(graph: Graph) -> None:
         assert all(d < step.number for d in step.depends_on)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(graphs())
 def test_no_edge_between_reached_collections_is_dropped_silently(graph: Graph) -> None:
     plan = plan_walk(graph.datasets(), graph.given)
@@ -163,7 +163,7 @@ def test_no_edge_between_reached_collections_is_dropped_silently(graph: Graph) -
                 assert (src, tgt) in walked | skipped
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(graphs(acyclic=True))
 def test_on_a_dag_each_collection_waits_for_all_its_parents(graph: Graph) -> None:
     plan = plan_walk(graph.datasets(), graph.given)
@@ -179,7 +179,7 @@ def test_on_a_dag_each_collection_waits_for_all_its_parents(graph: Graph) -> Non
             assert source.number < target.number
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(graphs(acyclic=True))
 def test_erasure_order_puts_every_child_before_its_parent(graph: Graph) -> None:
     plan = plan_walk(graph.datasets(), graph.given)
@@ -192,7 +192,7 @@ def test_erasure_order_puts_every_child_before_its_parent(graph: Graph) -> None:
             assert position[child] < position[parent]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(graphs())
 def test_erasure_order_covers_every_step_even_with_cycles(graph: Graph) -> None:
     plan = plan_walk(graph.datasets(), graph.given)

@@ -50,6 +50,7 @@ from pydantic import BaseModel, ConfigDict
 from datavern.dsr.rules import UnknownIdentity, canonical_identity, known_identities
 
 __all__ = [
+    "GRAPH_PROBLEM_CODES",
     "Edge",
     "ErasureStep",
     "FieldAddress",
@@ -233,7 +234,10 @@ class Plan(_Frozen):
         lines.append("")
         lines.append(f"Steps ({len(self.steps)}):")
         for step in self.steps:
-            after = f"  [after {', '.join(map(str, step.depends_on))}]" if step.depends_on else ""
+            after = ""
+            if step.depends_on:
+                word = "step" if len(step.depends_on) == 1 else "steps"
+                after = f"  [after {word} {', '.join(map(str, step.depends_on))}]"
             optional = "" if step.required else "  (no personal data downstream: optional)"
             lines.append(f"  {step.number}. {step.key}{after}{optional}")
             for ident in step.identity_inputs:
@@ -1062,18 +1066,28 @@ def _describe_query(
 # --------------------------------------------------------------------------- #
 
 
-def graph_errors(datasets: Sequence[Dataset]) -> list[GraphProblem]:
-    """Every dataset-graph problem, sorted by place.
+GRAPH_PROBLEM_CODES: Final[tuple[str, ...]] = (
+    "dsr-unreachable-personal-data",
+    "dsr-reference-unknown-dataset",
+    "dsr-reference-unknown-collection",
+    "dsr-reference-unknown-field",
+    "dsr-reference-malformed",
+    "dsr-reference-self",
+    "dsr-reference-conflict",
+    "dsr-identity-unnamed",
+    "dsr-identity-name",
+    "dsr-after-unknown",
+    "dsr-erase-after-unknown",
+    "dsr-after-cycle",
+    "dsr-erase-after-cycle",
+    "dsr-after-unsatisfiable",
+    "dsr-dataset-duplicate",
+)
+"""Every code ``graph_errors`` can return; each is documented in docs/dsr-plan.md."""
 
-    Codes: ``dsr-dataset-duplicate``, ``dsr-identity-unnamed``,
-    ``dsr-identity-name``, ``dsr-reference-malformed``,
-    ``dsr-reference-unknown-dataset``, ``dsr-reference-unknown-collection``,
-    ``dsr-reference-unknown-field``, ``dsr-reference-self``,
-    ``dsr-reference-conflict``, ``dsr-after-unknown``,
-    ``dsr-erase-after-unknown``, ``dsr-after-cycle``,
-    ``dsr-erase-after-cycle``, ``dsr-after-unsatisfiable``,
-    ``dsr-unreachable-personal-data``.
-    """
+
+def graph_errors(datasets: Sequence[Dataset]) -> list[GraphProblem]:
+    """Every dataset-graph problem (codes in ``GRAPH_PROBLEM_CODES``), sorted by place."""
     graph = _build(datasets)
     problems = list(graph.problems)
 
