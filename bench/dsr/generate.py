@@ -303,16 +303,16 @@ def customer_lines(sizes: Sizes, seed: int) -> Iterator[str]:
 
 DDL = """
 CREATE TABLE customers (
-    id bigint NOT NULL, customer_number text NOT NULL, kind text NOT NULL,
+    id bigint NOT NULL, customer_number text, kind text NOT NULL,
     first_name text, last_name text, company_name text, org_nr text, fnr text,
-    birth_date date, email text, phone text, preferred_language text NOT NULL,
+    birth_date date, email text, phone text, preferred_language text,
     created_at timestamptz NOT NULL, marketing_consent boolean NOT NULL);
 CREATE TABLE contacts (
     id bigint NOT NULL, customer_id bigint NOT NULL, role text NOT NULL,
     first_name text, last_name text, email text, phone text, created_at timestamptz NOT NULL);
 CREATE TABLE addresses (
     id bigint NOT NULL, customer_id bigint NOT NULL, kind text NOT NULL, street text,
-    postal_code text, city text, country text NOT NULL);
+    postal_code text, city text, country text);
 CREATE TABLE accounts (
     id bigint NOT NULL, customer_id bigint NOT NULL, username text, password_hash text,
     mfa_enabled boolean NOT NULL, created_at timestamptz NOT NULL, last_login_at timestamptz);
@@ -321,7 +321,7 @@ CREATE TABLE login_events (
     ip_address inet, user_agent text, method text NOT NULL, success boolean NOT NULL);
 CREATE TABLE api_keys (
     id bigint NOT NULL, account_id bigint NOT NULL, label text, key_prefix text NOT NULL,
-    key_hash text NOT NULL, created_at timestamptz NOT NULL, last_used_at timestamptz,
+    key_hash text, created_at timestamptz NOT NULL, last_used_at timestamptz,
     last_used_ip inet);
 CREATE TABLE hosting_plans (
     id bigint NOT NULL, name text NOT NULL, kind text NOT NULL, monthly_price_nok numeric(10,2));
