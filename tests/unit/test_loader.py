@@ -792,7 +792,8 @@ def test_hostile_input_never_escapes_as_anything_but_invalid_input(reg: Path) ->
 
 def test_escaped_surrogates_are_refused(reg: Path) -> None:
     (reg / "register.yaml").write_text('organisation: {name: "a\\udc00b"}\n')
-    assert "surrogate" in one(reg).message
+    message = one(reg).message
+    assert "surrogate" in message or "invalid Unicode character escape" in message
 
 
 # --------------------------------------------------------------------------- fuzzing
