@@ -54,14 +54,14 @@ class Graph:
                 out.add((ref.target, ref.holder))
         return out
 
-    def reach(self) -> set[int]:
-        seen = {i for i in range(self.size) if self.identity_of[i] in self.given}
+    def reach(self, avoid: int | None = None) -> set[int]:
+        seen = {i for i in range(self.size) if self.identity_of[i] in self.given} - {avoid}
         frontier = list(seen)
         flows = self.flows()
         while frontier:
             node = frontier.pop()
             for src, tgt in flows:
-                if src == node and tgt not in seen:
+                if src == node and tgt not in seen and tgt != avoid:
                     seen.add(tgt)
                     frontier.append(tgt)
         return seen
@@ -140,6 +140,30 @@ def test_every_step_uses_only_values_from_earlier_steps(graph: Graph) -> None:
         for ref in step.reference_inputs:
             assert number[ref.source.collection_key] < step.number
         assert all(d < step.number for d in step.depends_on)
+
+
+@settings(max_examples=100, deadline=None)
+@given(graphs())
+def test_a_collection_waits_for_every_parent_not_reached_through_it(graph: Graph) -> None:
+    # The documented rule: a collection is queried once every reachable parent
+    # that can be reached without it is done; only when a cycle leaves no
+    # collection in that state may one go early.
+    plan = plan_walk(graph.datasets(), graph.given)
+    number = {int(s.collection[1:]): s.number for s in plan.steps}
+    flows = graph.flows()
+    parents_to_wait_for = {
+        node: {src for src, tgt in flows if tgt == node and src in graph.reach(avoid=node)}
+        for node in number
+    }
+
+    def ready(node: int, done: set[int]) -> bool:
+        return parents_to_wait_for[node] <= done
+
+    for node, position in number.items():
+        done = {n for n, p in number.items() if p < position}
+        if not ready(node, done):
+            remaining = set(number) - done
+            assert not any(ready(other, done) for other in remaining)
 
 
 @settings(max_examples=100, deadline=None)

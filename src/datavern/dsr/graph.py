@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -627,24 +627,94 @@ def _adjacency(graph: _Graph, active: set[Node]) -> tuple[dict[Node, list[Edge]]
     return out, loops
 
 
-def _reach(
-    roots: Iterable[Node], out: Mapping[Node, list[Edge]], avoid: Node | None = None
-) -> dict[Node, int]:
-    """Breadth-first hop distance from the roots, optionally never entering ``avoid``."""
+def _successors(out: Mapping[Node, list[Edge]]) -> dict[Node, list[Node]]:
+    return {n: sorted({_node(e.target) for e in edges}) for n, edges in out.items()}
+
+
+def _reach(roots: Iterable[Node], succ: Mapping[Node, list[Node]]) -> dict[Node, int]:
+    """Breadth-first hop distance from the roots."""
     dist: dict[Node, int] = {}
     queue: deque[Node] = deque()
     for root in sorted(set(roots)):
-        if root != avoid:
-            dist[root] = 0
-            queue.append(root)
+        dist[root] = 0
+        queue.append(root)
     while queue:
         node = queue.popleft()
-        for edge in out[node]:
-            nxt = (edge.target.dataset, edge.target.collection)
-            if nxt != avoid and nxt not in dist:
+        for nxt in succ[node]:
+            if nxt not in dist:
                 dist[nxt] = dist[node] + 1
                 queue.append(nxt)
     return dist
+
+
+_START: Final[Node] = ("", "")
+"""A virtual collection before every identity start (fideslang keys are never empty)."""
+
+
+def _dominators(
+    roots: Iterable[Node],
+    succ: Mapping[Node, list[Node]],
+    preds: Mapping[Node, set[Node]],
+    reach: set[Node],
+) -> Callable[[Node, Node], bool]:
+    """``dominates(n, m)``: every chain of edges from an identity start to ``m`` passes ``n``.
+
+    Iterative dominator computation (Cooper, Harvey and Kennedy, "A Simple, Fast
+    Dominance Algorithm", 2001) over the reachable collections, with a virtual
+    start ahead of all identity starts; near-linear where removing each
+    collection in turn and searching again would be quadratic.
+    """
+    root_set = set(roots)
+    start_succ = sorted(root_set)
+    postorder: list[Node] = []
+    seen = {_START}
+    stack: list[tuple[Node, Iterator[Node]]] = [(_START, iter(start_succ))]
+    while stack:
+        node, children = stack[-1]
+        for child in children:
+            if child not in seen:
+                seen.add(child)
+                stack.append((child, iter(succ[child])))
+                break
+        else:
+            stack.pop()
+            postorder.append(node)
+    rank = {n: i for i, n in enumerate(postorder)}
+    idom: dict[Node, Node] = {_START: _START}
+
+    def intersect(a: Node, b: Node) -> Node:
+        while a != b:
+            while rank[a] < rank[b]:
+                a = idom[a]
+            while rank[b] < rank[a]:
+                b = idom[b]
+        return a
+
+    changed = True
+    while changed:
+        changed = False
+        for node in reversed(postorder):
+            if node == _START:
+                continue
+            candidates = [p for p in preds[node] if p in reach and p in idom]
+            if node in root_set:
+                candidates.append(_START)
+            new = candidates[0]
+            for other in candidates[1:]:
+                new = intersect(other, new)
+            if idom.get(node) != new:
+                idom[node] = new
+                changed = True
+
+    def dominates(n: Node, m: Node) -> bool:
+        while True:
+            if m == n:
+                return True
+            if m == _START:
+                return False
+            m = idom[m]
+
+    return dominates
 
 
 def _node(a: FieldAddress) -> Node:
@@ -674,10 +744,13 @@ def plan_walk(datasets: Sequence[Dataset], identities: Iterable[str]) -> Plan:
 
     active = {n for n, c in graph.collections.items() if not c.skip}
     out, loops = _adjacency(graph, active)
+    succ = _successors(out)
     incoming: dict[Node, list[Edge]] = {n: [] for n in active}
+    preds: dict[Node, set[Node]] = {n: set() for n in active}
     for edges in out.values():
         for edge in edges:
             incoming[_node(edge.target)].append(edge)
+            preds[_node(edge.target)].add(_node(edge.source))
 
     roots: dict[Node, list[IdentityInput]] = {}
     for node in sorted(active):
@@ -688,27 +761,27 @@ def plan_walk(datasets: Sequence[Dataset], identities: Iterable[str]) -> Plan:
         ]
         if inputs:
             roots[node] = inputs
-    dist = _reach(roots, out)
+    dist = _reach(roots, succ)
     reach = set(dist)
 
     # A collection waits for each reachable parent that can be reached without
     # passing through the collection itself; parents reached only through it
     # are its own descendants, and waiting for them would never end.
     waits: dict[Node, set[Node]] = {}
+    dominates = _dominators(roots, succ, preds, reach)
     for node in reach:
-        without = _reach(roots, out, avoid=node)
-        waits[node] = {_node(e.source) for e in incoming[node] if _node(e.source) in without}
+        waits[node] = {p for p in preds[node] if p in reach and not dominates(node, p)}
     after = {n: graph.after[n] & reach for n in reach}
 
     order: list[Node] = []
     number: dict[Node, int] = {}
+    done: set[Node] = set()
     remaining = set(reach)
     while remaining:
         available = [
             n
             for n in remaining
-            if (n in roots or any(_node(e.source) in number for e in incoming[n]))
-            and after[n] <= number.keys()
+            if (n in roots or not preds[n].isdisjoint(done)) and after[n] <= done
         ]
         if not available:
             stuck = ", ".join(".".join(n) for n in sorted(remaining))
@@ -716,12 +789,13 @@ def plan_walk(datasets: Sequence[Dataset], identities: Iterable[str]) -> Plan:
                 f"'after' constraints cannot be met: {stuck} wait for collections that "
                 "can only be queried after them"
             )
-        ready = [n for n in available if waits[n] <= number.keys()]
+        ready = [n for n in available if waits[n] <= done]
         # Without a ready collection there is a cycle: the one nearest an
         # identity goes first, so that it is queried with the most direct values.
         pick = min(ready or available, key=lambda n: (dist[n], n))
         order.append(pick)
         number[pick] = len(order)
+        done.add(pick)
         remaining.discard(pick)
 
     walked: list[Edge] = []
@@ -781,7 +855,7 @@ def plan_walk(datasets: Sequence[Dataset], identities: Iterable[str]) -> Plan:
         )
 
     skipped, skip_warnings = _skipped_edges(graph, reach, number, inputs_of, loops, roots)
-    unreachable = _unreachable(graph, active, reach, given, out)
+    unreachable = _unreachable(graph, active, reach, given, succ)
     erasure, erasure_warnings = _erasure_order(graph, order, number)
 
     warnings = [str(p) for p in graph.problems]
@@ -873,7 +947,7 @@ def _unreachable(
     active: set[Node],
     reach: set[Node],
     given: Sequence[str],
-    out: Mapping[Node, list[Edge]],
+    succ: Mapping[Node, list[Node]],
 ) -> list[Unreachable]:
     others = sorted(
         {name for c in graph.collections.values() for name, _ in c.identities} - set(given)
@@ -881,7 +955,7 @@ def _unreachable(
     reach_by: dict[str, set[Node]] = {}
     for name in others:
         roots = [n for n in active if any(i == name for i, _ in graph.collections[n].identities)]
-        reach_by[name] = set(_reach(roots, out))
+        reach_by[name] = set(_reach(roots, succ))
     result = []
     for node in sorted(graph.collections):
         if node in reach:
@@ -1114,7 +1188,7 @@ def graph_errors(datasets: Sequence[Dataset]) -> list[GraphProblem]:
     active = {n for n, c in graph.collections.items() if not c.skip}
     out, _ = _adjacency(graph, active)
     roots = [n for n in active if graph.collections[n].identities]
-    reach = set(_reach(roots, out))
+    reach = set(_reach(roots, _successors(out)))
     for node in sorted(active - reach):
         personal = graph.personal(node)
         if not personal:
