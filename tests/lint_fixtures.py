@@ -78,6 +78,7 @@ CLEAN: dict[str, Any] = {
                 "Klikk «Meld av» nederst i hvert nyhetsbrev.",
                 "Click 'Unsubscribe' at the foot of every newsletter.",
             ),
+            "double_opt_in": True,
         },
         {
             "key": "statistics",

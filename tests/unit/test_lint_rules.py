@@ -8,7 +8,6 @@ from datetime import date
 from typing import Any
 
 import pytest
-from lint_fixtures import TODAY, activity, both, clean, found, processor, run
 
 from datavern.register.rules import (
     ADEQUACY_DECISIONS,
@@ -20,6 +19,7 @@ from datavern.register.rules import (
     path_str,
 )
 from datavern.register.schema import Register
+from lint_fixtures import TODAY, activity, both, clean, found, processor, run
 
 A0 = "systems[0].processing[0]"
 A1 = "systems[0].processing[1]"
@@ -319,6 +319,19 @@ CASES = [
         ),
         {("DV414", f"{A1}.legal_basis"), ("DV803", "consent_purposes[0]")},
     ),
+    Case(
+        "consent from employees",
+        _set(f"{A1}.data_subjects", ["customer", "employee"]),
+        {("DV415", f"{A1}.legal_basis")},
+    ),
+    Case(
+        "consent for what the service needs",
+        _all(
+            _set(f"{A0}.legal_basis", "consent"),
+            _set(f"{A0}.consent_purpose", "statistics"),
+        ),
+        {("DV416", f"{A0}.legal_basis")},
+    ),
     # DV5xx special categories and identifiers
     Case(
         "health data without art. 9 basis",
@@ -401,6 +414,11 @@ CASES = [
         "cookie with unknown consent purpose",
         _set("cookies[1].consent_purpose", "stats"),
         {("DV802", "cookies[1].consent_purpose"), ("DV803", "consent_purposes[1]")},
+    ),
+    Case(
+        "e-mail marketing consent without double opt-in",
+        _set("consent_purposes[0].double_opt_in", False),
+        {("DV804", "consent_purposes[0].double_opt_in")},
     ),
     # DV9xx the register as a record
     Case(

@@ -459,6 +459,25 @@ ELECTRONIC_MARKETING_CONSENT = _rule(
     "that exception truly applies.",
 )
 
+EMPLOYEE_CONSENT = _rule(
+    "DV415",
+    "employee-consent",
+    WARNING,
+    "GDPR art. 4(11) and 7(4); EDPB Guidelines 05/2020 on consent",
+    "Consent from employees, who are seldom free to refuse their employer.",
+    "Rely on the employment contract, a legal obligation or legitimate interests (with an "
+    "assessment); keep consent only where saying no truly has no consequence.",
+)
+CONSENT_FOR_NECESSARY = _rule(
+    "DV416",
+    "consent-for-necessary-processing",
+    WARNING,
+    "GDPR art. 6(1) and 7(4); EDPB Guidelines 05/2020 on consent",
+    "Processing needed to deliver the service (an essential data use) rests on consent.",
+    "Use contract (or legal_obligation) for what the service needs; consent that the service "
+    "depends on is not freely given, and withdrawing it would stop the service.",
+)
+
 # DV5xx: special categories and identifiers.
 SPECIAL_CATEGORY_BASIS_MISSING = _rule(
     "DV501",
@@ -582,6 +601,16 @@ CONSENT_PURPOSE_UNUSED = _rule(
     "GDPR art. 7(1) and 5(1)(b)",
     "A consent purpose no activity or cookie uses.",
     "Name it from the activity or cookie that relies on it, or remove it.",
+)
+
+EMAIL_DOUBLE_OPT_IN = _rule(
+    "DV804",
+    "email-consent-without-double-opt-in",
+    INFO,
+    "GDPR art. 7(1); markedsføringsloven § 15",
+    "Consent to e-mail marketing without double opt-in.",
+    "Set `double_opt_in: true`: a confirmation e-mail proves that the owner of the address "
+    "consented, which you must be able to show.",
 )
 
 # DV9xx: the register as a record of processing.
@@ -710,6 +739,9 @@ SPECIAL_CATEGORIES: dict[str, str] = {
 }
 CRIMINAL_CATEGORIES = ("user.criminal_history",)
 NATIONAL_ID_CATEGORIES = ("user.government_id.national_identification_number",)
+# Data subjects who depend on the controller and so can seldom consent freely
+# (EDPB Guidelines 05/2020, para. 21-22).
+EMPLOYEE_SUBJECTS = frozenset({"employee", "trainee"})
 # Data subjects who, in the ordinary case, are not the source of their own data.
 SUBJECTS_NOT_SOURCE = frozenset({"next_of_kin"})
 # Art. 22(2): a contract, a law, or (explicit) consent.
@@ -1103,6 +1135,20 @@ def _activities(ctx: _Context) -> None:
                     (*here, "automated_decisions"),
                 )
         use = activity.data_use
+        if basis is LegalBasis.consent:
+            staff = sorted(EMPLOYEE_SUBJECTS.intersection(activity.data_subjects))
+            if staff:
+                ctx.add(
+                    EMPLOYEE_CONSENT,
+                    f"{name} rests on consent from {_join(staff)}",
+                    (*here, "legal_basis"),
+                )
+            if category_matches(use, "essential"):
+                ctx.add(
+                    CONSENT_FOR_NECESSARY,
+                    f"{name} has data use {use!r} but rests on consent",
+                    (*here, "legal_basis"),
+                )
         if category_matches(use, "marketing") and basis is LegalBasis.contract:
             ctx.add(
                 MARKETING_ON_CONTRACT,
@@ -1268,6 +1314,14 @@ def _languages(ctx: _Context) -> None:
 def _consent(ctx: _Context) -> None:
     purposes = {c.key for c in ctx.register.consent_purposes}
     used = {a.consent_purpose for _, _, a in ctx.activities() if a.consent_purpose}
+    email_purposes: dict[str, set[str]] = {}
+    for _, _, a in ctx.activities():
+        if (
+            a.consent_purpose
+            and a.legal_basis is LegalBasis.consent
+            and category_matches(a.data_use, "marketing.communications.email")
+        ):
+            email_purposes.setdefault(a.consent_purpose, set()).add(a.key)
     for i, cookie in enumerate(ctx.register.cookies):
         here: Path = ("cookies", i)
         if cookie.consent_purpose:
@@ -1293,6 +1347,13 @@ def _consent(ctx: _Context) -> None:
                 CONSENT_WITHDRAWAL_MISSING,
                 f"consent purpose {purpose.key!r} has no `withdraw` text",
                 (*here, "withdraw"),
+            )
+        if purpose.key in email_purposes and not purpose.double_opt_in:
+            ctx.add(
+                EMAIL_DOUBLE_OPT_IN,
+                f"consent purpose {purpose.key!r} covers e-mail marketing "
+                f"({_join(sorted(email_purposes[purpose.key]))}) without `double_opt_in`",
+                (*here, "double_opt_in"),
             )
         if purpose.key not in used:
             ctx.add(
