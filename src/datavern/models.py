@@ -5,5 +5,6 @@ from __future__ import annotations
 
 def import_all_models() -> None:
     import datavern.accounts.models
+    import datavern.connectors.models
     import datavern.core.audit
     import datavern.register.models  # noqa: F401
