@@ -747,3 +747,30 @@ def test_every_graph_problem_code_is_documented() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "dsr-plan.md").read_text()
     for code in GRAPH_PROBLEM_CODES:
         assert f"`{code}`" in docs, code
+
+
+def test_a_self_reference_is_listed_but_not_walked() -> None:
+    text = """
+dataset:
+  - fides_key: hr
+    collections:
+      - name: employee
+        fields:
+          - name: id
+            fides_meta: {primary_key: true}
+          - name: email
+            data_categories: [user.contact.email]
+            fides_meta: {identity: email}
+          - name: manager_id
+            fides_meta:
+              references: [{dataset: hr, field: employee.id}]
+"""
+    plan = plan_walk(datasets(text), ["email"])
+    assert order(plan) == ["hr.employee"]
+    assert plan.steps[0].reference_inputs == ()
+    assert {str(s.edge) for s in plan.skipped_edges} == {
+        "hr.employee.manager_id -> hr.employee.id",
+        "hr.employee.id -> hr.employee.manager_id",
+    }
+    assert all("self-reference" in s.reason for s in plan.skipped_edges)
+    assert graph_errors(datasets(text)) == []

@@ -303,6 +303,11 @@ class GraphProblem(_Frozen):
 class PlanError(ValueError):
     """The datasets cannot be walked (duplicate dataset keys, ``after`` that cannot be met)."""
 
+    def __init__(self, message: str, collections: Sequence[Node] = ()) -> None:
+        super().__init__(message)
+        self.collections: tuple[Node, ...] = tuple(collections)
+        """The collections concerned, as (dataset, collection)."""
+
 
 # --------------------------------------------------------------------------- #
 # The graph
@@ -440,7 +445,7 @@ def _build(datasets: Sequence[Dataset]) -> _Graph:
             coll.primary_keys = tuple(pks)
             graph.collections[node] = coll
 
-    _build_references(graph)
+    _build_references(graph, set(by_key))
     _build_after(graph, by_key)
     return graph
 
@@ -464,11 +469,11 @@ class _ReferenceProblems:
         )
 
 
-def _build_references(graph: _Graph) -> None:
+def _build_references(graph: _Graph, dataset_keys: set[str]) -> None:
     seen_flows: dict[tuple[Addr, Addr], Edge] = {}
-    # For conflict detection: unordered field pair -> explicit flows declared,
-    # with where they were declared.
-    explicit: dict[tuple[Addr, Addr], list[tuple[Addr, Addr, Addr, int]]] = {}
+    # For conflict detection: unordered field pair -> (source of the declared
+    # flow, field the declaration sits on) for each reference with a direction.
+    explicit: dict[tuple[Addr, Addr], list[tuple[Addr, Addr]]] = {}
     seen_pairs: set[tuple[Addr, Addr]] = set()
     for node, coll in graph.collections.items():
         for path, f in coll.fields.items():
@@ -486,7 +491,7 @@ def _build_references(graph: _Graph) -> None:
                     )
                     continue
                 target_node = (ref.dataset, coll_name)
-                if not any(n[0] == ref.dataset for n in graph.collections):
+                if ref.dataset not in dataset_keys:
                     problem(
                         "dsr-reference-unknown-dataset",
                         f"reference to dataset {ref.dataset!r}, which no register file declares",
@@ -526,18 +531,17 @@ def _build_references(graph: _Graph) -> None:
                     graph.pairs.append(pair)
                 if declared != "both":
                     src, tgt = flows[0]
-                    for other_src, _tgt, other_at, other_index in explicit.get(pair, []):
+                    for other_src, other_at in explicit.get(pair, []):
                         if other_src != src:
-                            where = ".".join(other_at)
                             problem(
                                 "dsr-reference-conflict",
                                 f"reference to {'.'.join(there)} says values flow "
-                                f"{'.'.join(src)} -> {'.'.join(tgt)}, but the reference "
-                                f"{other_index} on {where} says the opposite; remove "
+                                f"{'.'.join(src)} -> {'.'.join(tgt)}, but a reference on "
+                                f"{'.'.join(other_at)} says the opposite; remove "
                                 "'direction' to allow both ways, or make them agree",
                             )
                             break
-                    explicit.setdefault(pair, []).append((src, tgt, here, index))
+                    explicit.setdefault(pair, []).append((src, here))
                 for src, tgt in flows:
                     if (src, tgt) in seen_flows:
                         continue
@@ -784,10 +788,11 @@ def plan_walk(datasets: Sequence[Dataset], identities: Iterable[str]) -> Plan:
             if (n in roots or not preds[n].isdisjoint(done)) and after[n] <= done
         ]
         if not available:
-            stuck = ", ".join(".".join(n) for n in sorted(remaining))
+            stuck = sorted(remaining)
             raise PlanError(
-                f"'after' constraints cannot be met: {stuck} wait for collections that "
-                "can only be queried after them"
+                f"'after' constraints cannot be met: {', '.join('.'.join(n) for n in stuck)} "
+                "wait for collections that can only be queried after them",
+                stuck,
             )
         ready = [n for n in available if waits[n] <= done]
         # Without a ready collection there is a cycle: the one nearest an
@@ -836,7 +841,7 @@ def plan_walk(datasets: Sequence[Dataset], identities: Iterable[str]) -> Plan:
             | join_fields[node]
             | {p.field for p in personal[node]}
         )
-        retrieve = tuple([p for p in coll.primary_keys] + sorted(wanted - set(coll.primary_keys)))
+        retrieve = (*coll.primary_keys, *sorted(wanted - set(coll.primary_keys)))
         steps.append(
             PlanStep(
                 number=number[node],
@@ -900,8 +905,9 @@ def _skipped_edges(
             skipped.append(
                 SkippedEdge(
                     edge=edge,
-                    reason="self-reference: a collection is not queried again with its "
-                    "own values (it would pull in other people's rows)",
+                    reason="self-reference: each collection is queried once, so its own "
+                    "values select no further rows of it (such links, e.g. a manager_id, "
+                    "mostly lead to other people)",
                     may_miss_rows=False,
                 )
             )
@@ -1211,13 +1217,15 @@ def graph_errors(datasets: Sequence[Dataset]) -> list[GraphProblem]:
         try:
             plan_walk(datasets, declared)
         except PlanError as exc:
-            first_node = min(reach) if reach else min(graph.collections, default=("", ""))
+            # only `after` can fail here: duplicates were ruled out above
+            dataset, collection = exc.collections[0]
             problems.append(
                 GraphProblem(
                     code="dsr-after-unsatisfiable",
                     message=str(exc),
-                    dataset=first_node[0],
-                    collection=first_node[1] or None,
+                    dataset=dataset,
+                    collection=collection,
+                    key=("fides_meta", "after"),
                 )
             )
 
