@@ -327,3 +327,15 @@ def test_text_groups_by_severity_and_rule(tmp_path: Path) -> None:
     assert out.index("DV101 transfer-basis-invalid") < out.index("DV303 controller-org-nr-missing")
     assert "fix: " in out
     assert out.rstrip().splitlines()[-1] == "1 error, 1 warning, 1 info"
+
+
+def test_sarif_uri_outside_the_working_directory_is_a_file_uri(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    path = write(tmp_path / "reg", with_privacy_shield(clean()))
+    sarif = json.loads(invoke(str(path), "--format", "sarif").stdout)
+    (result,) = sarif["runs"][0]["results"]
+    uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri == path.resolve().as_uri()

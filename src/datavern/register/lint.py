@@ -343,7 +343,11 @@ def to_json(report: CheckReport, fail_on: FailOn) -> dict[str, Any]:
 
 
 def _artifact_uri(file: str) -> str:
-    return quote(_display_file(file), safe="/:._-~")
+    """Relative to the working directory when inside it, else an absolute file: URI."""
+    shown = _display_file(file)
+    if Path(shown).is_absolute():
+        return Path(shown).as_uri()
+    return quote(shown, safe="/._-~")
 
 
 def sarif_rule(rule: Rule) -> dict[str, Any]:
