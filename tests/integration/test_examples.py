@@ -212,6 +212,8 @@ def test_bysant_privacy_shield_and_indefinite_retention() -> None:
             ("consent-purpose-missing", "activities[serverlogg].consent_purpose"),
             ("consent-purpose-missing", "activities[trafikkmaling].consent_purpose"),
             ("consent-purpose-missing", "activities[kontaktskjema].consent_purpose"),
+            # ... even for logs kept against misuse, which need no consent.
+            ("consent-for-necessary-processing", "activities[serverlogg].legal_basis"),
             # "i henhold til lover, forskrifter og våre avtaler": no basis per purpose.
             ("legal-basis-missing", "activities[kundeforhold].legal_basis"),
             ("legal-basis-missing", "activities[fakturering].legal_basis"),
@@ -292,6 +294,9 @@ def test_07_sor_us_transfers() -> None:
             # "Før du kjøper [...] avgir du samtykke": consent bundled with purchase.
             ("consent-purpose-missing", "activities[kunderegister].consent_purpose"),
             ("consent-purpose-missing", "activities[sitebuilder].consent_purpose"),
+            # ... and the service cannot be had without it.
+            ("consent-for-necessary-processing", "activities[kunderegister].legal_basis"),
+            ("consent-for-necessary-processing", "activities[betaling].legal_basis"),
             # "Det er ikke frivillig", with no consequence stated.
             (
                 "requirement-consequence-missing",
