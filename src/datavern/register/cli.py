@@ -101,6 +101,7 @@ def init(
 def check(
     path: Path | None = typer.Argument(
         None,
+        metavar="PATH",
         help="Register file or folder. Default: DATAVERN_REGISTER_PATH, else ./register.yaml, "
         "else the ./register folder.",
         show_default=False,
