@@ -42,8 +42,6 @@ def init(
     """
     import sys
 
-    import click
-
     from datavern.core.clock import OSLO, now
     from datavern.core.errors import InvalidInput
     from datavern.register import scaffold
@@ -77,7 +75,7 @@ def init(
             try:
                 return scaffold.CHECKS[option](value)
             except ValueError as exc:
-                raise click.UsageError(str(exc)) from None
+                raise typer.BadParameter(str(exc)) from None
 
         answers[option] = typer.prompt(questions[option], value_proc=check)
     try:
