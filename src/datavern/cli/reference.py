@@ -34,7 +34,8 @@ def _walk(command: Any, path: list[str]) -> list[tuple[list[str], Any]]:
 def _param_line(param: Any) -> str:
     if param.param_type_name == "argument":
         text = (getattr(param, "help", None) or "").strip()
-        return f"- `{(param.metavar or param.name or "").upper()}` (argument){': ' + text if text else ''}"
+        name = (param.metavar or param.name or "").upper()
+        return f"- `{name}` (argument)" + (f": {text}" if text else "")
     names = ", ".join(f"`{o}`" for o in [*param.opts, *param.secondary_opts])
     text = (param.help or "").strip()
     if param.show_default and param.default not in (None, False, ""):
