@@ -857,3 +857,8 @@ def test_any_bytes_load_or_raise_invalid_input(content: bytes | str) -> None:
             load_register(Path(folder))
         except InvalidInput as exc:
             assert exc.problems and all(p.message for p in exc.problems)
+
+
+def test_a_folder_with_register_yml_loads(reg: Path) -> None:
+    write(reg, {"register.yml": ORG})
+    assert load_register(reg).register.organisation.name == "Eksempel AS"

@@ -3,7 +3,7 @@
 CONTRACT (other features rely on it):
 
     load_register(path: Path, limits: Limits = DEFAULT_LIMITS) -> LoadedRegister
-        path: a register file, or a folder holding `register.yaml`.
+        path: a register file, or a folder holding `register.yaml` (or `register.yml`).
         raises datavern.core.errors.InvalidInput with EVERY problem found, each a
         Problem(message, Location(file, line, column), path="systems[0].processing[1].legal_basis"),
         sorted by file, line and column. Nothing else escapes for bad input: no
@@ -132,7 +132,11 @@ def content_hash(register: Register) -> str:
 def load_register(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> LoadedRegister:
     """Read, merge and validate a register; raise InvalidInput with every problem."""
     given = Path(path)
-    root_file = given / REGISTER_FILE if given.is_dir() else given
+    root_file = given
+    if given.is_dir():
+        root_file = given / REGISTER_FILE
+        if not root_file.exists() and (given / "register.yml").exists():
+            root_file = given / "register.yml"
     display_root = root_file.parent
     if not root_file.exists():
         raise InvalidInput(
