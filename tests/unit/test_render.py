@@ -232,3 +232,24 @@ def test_every_taxonomy_category_and_subject_has_names_in_both_languages() -> No
         assert all(name.strip() and name != item.fides_key for name in names)
     assert vocabulary.category_name("user.contact.email", "nb") == "E-postadresse"
     assert vocabulary.subject_name("job_applicant", "en") == "Job applicants"
+
+
+def test_indefinite_retention_is_told_and_nothing_is_promised() -> None:
+    def indefinite(d: dict[str, Any]) -> None:
+        d["systems"][0]["processing"][0]["retention"] = {"indefinite": True}
+
+    retention = text_of(
+        section(render_notice_fragment(register(indefinite), META, "nb"), "dv-retention")
+    )
+    assert "Vi har ikke satt noen sluttdato for lagringen." in retention
+    assert "lenger enn vi trenger dem" not in retention
+    complete = text_of(section(render_notice_fragment(register(), META, "nb"), "dv-retention"))
+    assert "lenger enn vi trenger dem" in complete
+
+
+def test_page_inlines_the_stylesheet_the_fragment_can_use() -> None:
+    from datavern.notices.render import notice_stylesheet
+
+    css = notice_stylesheet()
+    assert ".dv-notice" in css
+    assert css.strip()[-20:] in render_notice_page(register(), META, "nb")

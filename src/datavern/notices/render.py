@@ -228,6 +228,14 @@ class NoticeView:
         return all(c.necessary or c.consent for c in self.cookies)
 
     @property
+    def retention_complete(self) -> bool:
+        """Every purpose has a stated, finite retention (so the notice may promise so)."""
+        return all(
+            not (p.retention.missing or p.retention.indefinite or p.retention.rule_unknown)
+            for p in self.purposes
+        )
+
+    @property
     def transfers(self) -> list[RecipientView]:
         return [r for r in self.recipients if r.outside_eea]
 
@@ -570,6 +578,11 @@ def render_notice_fragment(register: Register, meta: NoticeMeta | None, lang: st
     view = build_view(register, meta, lang)
     template = environment().get_template(f"notice_{lang}.html.j2")
     return template.render(n=view)
+
+
+def notice_stylesheet() -> str:
+    """The notice CSS (``dv-*`` classes under ``.dv-notice``), for pages embedding the fragment."""
+    return (TEMPLATES / "notice.css").read_text(encoding="utf-8")
 
 
 def render_notice_page(register: Register, meta: NoticeMeta | None, lang: str) -> str:

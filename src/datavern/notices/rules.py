@@ -75,8 +75,8 @@ EEA_COUNTRIES = EEA
 
 # English citations of the built-in Norwegian rules (the register holds the Norwegian one).
 _ENGLISH_CITATIONS = {
-    "bokforingsloven-13-1-1-4": "the Norwegian Bookkeeping Act (bokføringsloven) § 13 (1) no. 1-4",
-    "bokforingsloven-13-1-5-8": "the Norwegian Bookkeeping Act (bokføringsloven) § 13 (1) no. 5-8",
+    "bokforingsloven-13-1-1-4": "Norwegian Bookkeeping Act § 13 (1) no. 1-4",
+    "bokforingsloven-13-1-5-8": "Norwegian Bookkeeping Act § 13 (1) no. 5-8",
 }
 
 

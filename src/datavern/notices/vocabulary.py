@@ -21,7 +21,7 @@ DATA_CATEGORIES: dict[str, tuple[str, str]] = {
     "system": ("Systemdata", "System data"),
     "system.authentication": ("Data om pålogging og tilgangskontroll", "Sign-in and access data"),
     "system.operations": ("Driftsdata fra systemene", "System operations data"),
-    "user": ("Opplysninger om brukeren", "User data"),
+    "user": ("Alle typer personopplysninger", "Personal data of any kind"),
     "user.account": ("Kontoopplysninger", "Account information"),
     "user.authorization": (
         "Opplysninger om tilganger og innlogging",
@@ -193,7 +193,7 @@ LEGAL_BASES: dict[str, dict[str, tuple[str, str, str]]] = {
         ),
     },
     "legal_obligation": {
-        "nb": ("c", "Rettslig plikt", "Vi er pålagt ved lov å behandle opplysningene."),
+        "nb": ("c", "Rettslig forpliktelse", "Vi er pålagt ved lov å behandle opplysningene."),
         "en": ("c", "Legal obligation", "The law requires us to process the data."),
     },
     "vital_interests": {
