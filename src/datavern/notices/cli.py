@@ -168,8 +168,8 @@ def versions_command(
 
 @app.command("diff")
 def diff_command(
-    a: int = typer.Argument(..., help="The older notice version."),
-    b: int = typer.Argument(..., help="The newer notice version."),
+    a: int = typer.Argument(..., metavar="A", help="The older notice version."),
+    b: int = typer.Argument(..., metavar="B", help="The newer notice version."),
     as_json: bool = typer.Option(False, "--json", help="Print the changes as JSON."),
 ) -> None:
     """List the changes between two notice versions, each marked MATERIAL or editorial.

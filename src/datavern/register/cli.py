@@ -165,6 +165,7 @@ def _say_error(message: str, code: int) -> None:
 def apply(
     path: Path | None = typer.Argument(
         None,
+        metavar="PATH",
         help="Register file or folder. Default: DATAVERN_REGISTER_PATH, else ./register.yaml, "
         "else the ./register folder.",
         show_default=False,
@@ -275,7 +276,9 @@ def versions(
 
 @app.command("show")
 def show(
-    number: int | None = typer.Argument(None, help="Version number. Default: the newest."),
+    number: int | None = typer.Argument(
+        None, metavar="NUMBER", help="Version number. Default: the newest."
+    ),
     as_json: bool = typer.Option(
         False, "--json", help="Print the whole version: metadata, register, files, changes."
     ),
