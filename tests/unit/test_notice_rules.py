@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from datavern.notices.rules import (
@@ -331,6 +331,7 @@ def test_stating_retention_where_none_was_is_editorial() -> None:
     assert not only(diff_registers(dump(before), dump(BASE))).material
 
 
+@settings(deadline=None)  # no timing assertions in the suite
 @given(st.integers(0, 20), st.integers(0, 30), st.integers(0, 20), st.integers(0, 30))
 def test_retention_is_material_exactly_when_longer(y1: int, m1: int, y2: int, m2: int) -> None:
     def period(years: int, months: int) -> str:
