@@ -1,11 +1,134 @@
-"""`datavern serve` and `datavern demo` (being written)."""
+"""`datavern serve` and `datavern demo`.
+
+Demo decisions:
+- The demo register is `examples/demo/` of the source tree (found from the current
+  folder or from the installed package); without it the command fails and says so.
+- Applying is idempotent: when the newest applied version already has the demo
+  register's content hash, nothing new is applied (register.service.apply_register).
+- The `admin` user gets a freshly generated password on every `datavern demo`
+  (created if absent, otherwise reset, re-enabled and made admin). The password is
+  printed once on the console and stored only as an argon2id hash; resetting it is
+  what lets a demo user who lost the password in the scrollback get back in.
+"""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 
-def serve() -> None:
-    """Serve the privacy centre and admin console."""
+import typer
+
+from datavern.cli.common import actor, console, ensure_database, fail
+from datavern.core.config import get_settings
+from datavern.core.errors import DatavernError
+
+DEMO_ADMIN = "admin"
 
 
-def demo() -> None:
-    """Create the demo company and serve it."""
+def _configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _run(host: str, port: int) -> None:
+    import uvicorn
+
+    from datavern.web.app import create_app
+
+    _configure_logging()
+    # access_log=False: uvicorn's access log records client addresses (personal data);
+    # the app logs each request itself without them.
+    uvicorn.run(create_app(), host=host, port=port, access_log=False, log_level="info")
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+) -> None:
+    """Serve the privacy notice, the admin console and the API (migrates the database first)."""
+    try:
+        ensure_database()
+    except DatavernError as exc:
+        fail(exc)
+    _run(host, port)
+
+
+def find_demo_register() -> Path:
+    """`examples/demo/register.yaml` from the current folder or the source tree."""
+    import datavern
+
+    candidates = [
+        Path.cwd() / "examples" / "demo",
+        Path(datavern.__file__).resolve().parents[2] / "examples" / "demo",
+    ]
+    for folder in candidates:
+        if (folder / "register.yaml").is_file():
+            return folder
+    raise DatavernError(
+        "the demo register was not found (looked for examples/demo/register.yaml in "
+        + " and ".join(str(c) for c in dict.fromkeys(candidates))
+        + "); run `datavern demo` from a checkout of the Datavern repository"
+    )
+
+
+def prepare_demo() -> tuple[str, int, bool, str]:
+    """Migrate, apply the demo register, (re)set the admin password.
+
+    Returns (organisation name, version number in force, whether it was applied now,
+    the new admin password).
+    """
+    from datavern.accounts import service as accounts
+    from datavern.core.db import session_scope
+    from datavern.register.loader import load_register
+    from datavern.register.service import apply_register
+
+    folder = find_demo_register()
+    ensure_database()
+    loaded = load_register(folder)
+    who = actor()
+    with session_scope() as session:
+        result = apply_register(session, loaded, who, "datavern demo")
+        number, applied_now = result.version.number, result.created
+        password = accounts.generate_password()
+        if accounts.get_user(session, DEMO_ADMIN) is None:
+            accounts.create_user(session, DEMO_ADMIN, password, "admin", actor=who)
+        else:
+            accounts.set_password(session, DEMO_ADMIN, password, actor=who)
+            accounts.set_active(session, DEMO_ADMIN, True, actor=who)
+            accounts.set_role(session, DEMO_ADMIN, "admin", actor=who)
+    return loaded.register.organisation.name, number, applied_now, password
+
+
+def demo(
+    port: int = typer.Option(8000, "--port", help="Port to serve on."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    no_serve: bool = typer.Option(
+        False, "--no-serve", help="Set up the demo company and exit without serving."
+    ),
+) -> None:
+    """Create the demo company (SQLite in DATAVERN_DATA_DIR), apply its register and serve it."""
+    try:
+        org, number, applied_now, password = prepare_demo()
+    except DatavernError as exc:
+        fail(exc)
+    settings = get_settings()
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    base = f"http://{shown_host}:{port}"
+    state = "applied now" if applied_now else "already applied"
+    where = settings.effective_database_url.split("://", 1)[0]
+    console.print(f"\n[bold]Datavern demo[/]: {org}", highlight=False)
+    console.print(f"register version {number} ({state}); database: {where}", highlight=False)
+    console.print("")
+    console.print(f"  Privacy notice (bokmål):  {base}/personvern", highlight=False)
+    console.print(f"  Privacy notice (English): {base}/privacy", highlight=False)
+    console.print(f"  Admin console:            {base}/admin", highlight=False)
+    console.print(f"  API reference:            {base}/docs", highlight=False)
+    console.print("")
+    console.print(f"  Username: {DEMO_ADMIN}", highlight=False, markup=False)
+    console.print(f"  Password: {password}", highlight=False, markup=False)
+    console.print(
+        "  (a new password on every `datavern demo`; it is shown only here)\n", highlight=False
+    )
+    if not no_serve:
+        _run(host, port)

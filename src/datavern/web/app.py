@@ -1,0 +1,180 @@
+"""The web application: privacy notice, admin console, REST API (DESIGN: Interfaces).
+
+``create_app(settings)`` builds one FastAPI app bound to one database; nothing is
+read from module state at request time, so tests and servers can run several
+apps side by side.
+
+Logging: one line per request with method, route path, status and duration; no
+client address, no query string, no user name (DESIGN: no personal data in
+application logs). Uvicorn's own access log, which has the client address, is
+switched off by `datavern serve`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from datavern import __version__
+from datavern.core.config import Settings, get_settings
+from datavern.web import api, security
+from datavern.web.deps import CsrfFailed, Forbidden, LoginRequired, admin_lang, render
+from datavern.web.messages import translate
+from datavern.web.pages import admin, health, public
+
+log = logging.getLogger("datavern.web")
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+DESCRIPTION = """Datavern keeps the promises a privacy notice makes.
+
+The API reads the applied register versions. Authentication for now is the admin
+console's session: log in at `/admin/login` in the same browser. Token
+authentication for systems comes with the first endpoint a system calls.
+"""
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error_page(request: Request, status: int, title_key: str, text_key: str) -> Response:
+    lang = admin_lang(request)
+    return render(
+        request,
+        "error.html",
+        {
+            "heading": translate(lang, title_key),
+            "message": translate(lang, text_key),
+            "back_url": f"{request.scope.get('root_path', '')}/admin",
+        },
+        lang=lang,
+        status_code=status,
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def login_required(request: Request, exc: Exception) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": "login required"}, status_code=401)
+        target = request.url.path
+        if request.method == "GET" and request.url.query:
+            target += "?" + request.url.query
+        root = request.scope.get("root_path", "")
+        return RedirectResponse(
+            f"{root}/admin/login?notice=login_required&next={quote(target, safe='/')}",
+            status_code=303,
+        )
+
+    async def forbidden(request: Request, exc: Exception) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": "your role does not allow this"}, status_code=403)
+        return _error_page(request, 403, "error_forbidden_title", "error_forbidden_text")
+
+    async def csrf_failed(request: Request, exc: Exception) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": "CSRF token missing or wrong"}, status_code=403)
+        return _error_page(request, 403, "error_csrf_title", "error_csrf_text")
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        path = request.url.path
+        if exc.status_code == 404 and not _is_api(request) and not path.startswith("/static"):
+            return _error_page(request, 404, "error_not_found_title", "error_not_found_text")
+        return await http_exception_handler(request, exc)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        # Only the kind of error and where: messages of database errors can hold values.
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        log.error(
+            "unhandled %s on %s %s\n%s", type(exc).__name__, request.method, _route(request), frames
+        )
+        if _is_api(request):
+            return JSONResponse({"detail": "internal error"}, status_code=500)
+        return _error_page(request, 500, "error_server_title", "error_server_text")
+
+    app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(Forbidden, forbidden)
+    app.add_exception_handler(CsrfFailed, csrf_failed)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, server_error)
+
+
+def _route(request: Request | Scope) -> str:
+    scope = request.scope if isinstance(request, Request) else request
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "(no route)"
+
+
+class RequestLog:
+    """One log line per request without personal data (route template, not the URL)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status: dict[str, Any] = {"code": 500}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            log.info(
+                "%s %s %s %.0fms",
+                scope.get("method"),
+                _route(scope),
+                status["code"],
+                (time.perf_counter() - start) * 1000,
+            )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The whole web app bound to ``settings`` (default: from the environment)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Datavern",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.database_url = settings.effective_database_url
+    app.state.secret_key = settings.effective_secret_key()
+    app.state.login_throttle = security.LoginThrottle()
+
+    app.include_router(health.router)
+    app.include_router(public.router)
+    app.include_router(admin.login_router)
+    app.include_router(admin.router)
+    app.include_router(api.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _install_error_handlers(app)
+    app.add_middleware(security.SecurityHeaders, settings=settings)
+    app.add_middleware(RequestLog)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> Response:
+        return RedirectResponse("/personvern", status_code=307)
+
+    return app
