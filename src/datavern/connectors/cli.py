@@ -100,7 +100,8 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
     if not infos:
         console.print("no connections yet; add one with: datavern connection add NAME URL")
         return
-    table = Table("name", "type", "url", "last test")
+    table = Table("name", "type", "url", "last test (UTC)")
+    table.columns[2].overflow = "fold"
     for info in infos:
         if info.last_test_at is None:
             tested = "never"

@@ -70,7 +70,8 @@ def column_info(column: Column[Any], dialect: Dialect) -> ColumnInfo:
         name=column.name,
         type=_type_name(type_, dialect),
         kind=column_kind(type_),
-        nullable=bool(column.nullable),
+        # SQLite reports its primary keys as nullable; no key column may be empty here.
+        nullable=bool(column.nullable) and not column.primary_key,
         primary_key=bool(column.primary_key),
         max_length=length if isinstance(length, int) else None,
         choices=choices,

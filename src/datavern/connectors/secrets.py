@@ -9,6 +9,7 @@ commas, to rotate: the first encrypts, all of them decrypt.
 from __future__ import annotations
 
 import os
+from urllib.parse import quote, quote_plus
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.engine import URL, make_url
@@ -103,7 +104,8 @@ def scrub(message: str, url: URL) -> str:
     """Remove every trace of the URL's secrets from a driver's message."""
     secrets = [url.render_as_string(hide_password=False)]
     if url.password:
-        secrets.append(str(url.password))
+        password = str(url.password)
+        secrets.extend([password, quote(password, safe=""), quote_plus(password)])
     for name, value in url.query.items():
         if any(w in name.lower() for w in _SECRET_QUERY_WORDS):
             secrets.extend([value] if isinstance(value, str) else list(value))

@@ -87,14 +87,11 @@ def _normalized_url(url: str) -> tuple[str, str]:
         )
     backend = parsed.get_backend_name()
     database = parsed.database
-    if (
-        backend == "sqlite"
-        and database
-        and database != ":memory:"
-        and not database.startswith("file:")
-    ):
-        parsed = parsed.set(database=str(Path(database).expanduser().resolve()))
-    return parsed.render_as_string(hide_password=False), backend
+    if backend == "sqlite" and database and database != ":memory:":
+        absolute = str(Path(database).expanduser().resolve())
+        if not database.startswith("file:") and absolute != database:
+            return parsed.set(database=absolute).render_as_string(hide_password=False), backend
+    return url.strip(), backend
 
 
 def add_connection(
