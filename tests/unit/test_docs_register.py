@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import re
 import types
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -18,7 +19,7 @@ from fideslang.default_taxonomy import DEFAULT_TAXONOMY
 from pydantic import BaseModel
 
 from datavern.register import schema, yamlsafe
-from datavern.register.loader import load_register
+from datavern.register.loader import DEFAULT_LIMITS, load_register
 from datavern.register.rules import lint
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "register.md"
@@ -136,15 +137,11 @@ def test_the_complete_example_loads_and_has_no_findings(tmp_path: Path) -> None:
     example = TEXT.split("<!-- complete-example -->\n```yaml\n", 1)[1].split("```", 1)[0]
     (tmp_path / "register.yaml").write_text(example, encoding="utf-8")
     loaded = load_register(tmp_path)
-    from datetime import date
-
     findings = lint(loaded.register, today=date(2025, 3, 1))
     assert [f"{f.id} {f.message}" for f in findings] == []
 
 
 def test_the_documented_limits_are_the_loader_defaults() -> None:
-    from datavern.register.loader import DEFAULT_LIMITS
-
     assert DEFAULT_LIMITS.max_file_bytes == 5 * 1024 * 1024 and "| size of one file | 5 MB" in TEXT
     assert DEFAULT_LIMITS.max_total_bytes == 20 * 1024 * 1024 and "together | 20 MB |" in TEXT
     assert f"| number of files | {DEFAULT_LIMITS.max_files} |" in TEXT

@@ -862,3 +862,12 @@ def test_any_bytes_load_or_raise_invalid_input(content: bytes | str) -> None:
 def test_a_folder_with_register_yml_loads(reg: Path) -> None:
     write(reg, {"register.yml": ORG})
     assert load_register(reg).register.organisation.name == "Eksempel AS"
+
+
+def test_an_included_file_over_the_limit_is_reported_at_the_include_line(reg: Path) -> None:
+    write(reg, {"register.yaml": ORG + "include: [big.yaml]\n"})
+    with open(reg / "big.yaml", "wb") as handle:
+        handle.truncate(6 * 1024 * 1024)
+    problem = one(reg)
+    assert at(problem) == ("register.yaml", 11, 11)
+    assert problem.message.endswith("big.yaml is 6.0 MB; a register file may be at most 5.0 MB")

@@ -268,18 +268,20 @@ class _Reader:
 
     def _read(self, real: Path, display: str, here: Location) -> str | None:
         limits = self.limits
+        # Name the file only when the message is placed elsewhere (at an include line).
+        subject = "the file" if here.file == display and here.line is None else display
         try:
             info = os.stat(real)
         except OSError as exc:
-            self.problem(f"cannot read {display}: {exc.strerror}", here)
+            self.problem(f"cannot read {subject}: {exc.strerror}", here)
             return None
         if not stat.S_ISREG(info.st_mode):
-            self.problem(f"{display} is not a regular file", here)
+            self.problem(f"{subject} is not a regular file", here)
             return None
         # Refuse from the size alone, before reading anything (a 50 MB file costs nothing).
         if info.st_size > limits.max_file_bytes:
             self.problem(
-                f"{display} is {_size(info.st_size)}; a register file may be at most "
+                f"{subject} is {_size(info.st_size)}; a register file may be at most "
                 f"{_size(limits.max_file_bytes)}",
                 here,
             )
@@ -297,14 +299,14 @@ class _Reader:
             return None
         if len(raw) > limits.max_file_bytes:  # the file grew after stat()
             self.problem(
-                f"{display} is larger than {_size(limits.max_file_bytes)}; "
+                f"{subject} is larger than {_size(limits.max_file_bytes)}; "
                 "a register file may not be larger",
                 here,
             )
             return None
         self.total += len(raw)
         if b"\x00" in raw:
-            self.problem(f"{display} is a binary file, not YAML text", Location(display))
+            self.problem("this is a binary file, not YAML text", Location(display))
             return None
         try:
             text = raw.decode("utf-8")
