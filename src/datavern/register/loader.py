@@ -6,8 +6,9 @@ CONTRACT (other features rely on it):
         path: a register file, or a folder holding `register.yaml` (or `register.yml`).
         raises datavern.core.errors.InvalidInput with EVERY problem found, each a
         Problem(message, Location(file, line, column), path="systems[0].processing[1].legal_basis"),
-        sorted by file, line and column. Nothing else escapes for bad input: no
-        traceback for wrong types, hostile YAML, huge or binary files.
+        sorted by file, line and column (path is "" for a problem with a whole file or an
+        include). Nothing else escapes for bad input: no traceback for wrong types,
+        hostile YAML, huge or binary files.
         Location.file is the file as the user named it: the folder given (as given,
         relative or absolute) joined with the file's name inside the register folder,
         e.g. "examples/bysant/register.yaml"; line and column are 1-based.
@@ -17,8 +18,10 @@ CONTRACT (other features rely on it):
         root: Path                  # the folder includes are resolved against (resolved, absolute)
         files: dict[str, str]       # file name relative to root (posix) -> YAML text
                                     # (what `register apply` stores), in load order
-        content_hash: str           # sha256 hex of the canonical JSON of `register`
-                                    # (json.dumps(register.model_dump(mode="json"), sort_keys=True))
+        content_hash: str           # sha256 hex of the canonical JSON of `register`:
+                                    # json.dumps(register.model_dump(mode="json"), sort_keys=True,
+                                    # ensure_ascii=False, separators=(",", ":")) in UTF-8;
+                                    # also content_hash(register) for a Register built in code
         where(path: tuple[str | int, ...]) -> Location | None
                                     # file:line:column of a node in the merged register,
                                     # e.g. where(("sub_processors", 2, "transfer", "basis")).
@@ -38,9 +41,10 @@ What the loader checks (see docs/register.md, "Limits and safety"):
 - Includes: top-level `include: [file or glob, ...]`, relative to the including file,
   resolved (symlinks too) inside the root folder; no cycles, no file twice, no missing
   file, globs sorted. The including file's own entries come first, then each included
-  file's, depth first, in the order written. List keys (systems, sub_processors,
-  consent_purposes, cookies, dataset) concatenate; `organisation` and `datavern` may
-  appear in one file only; unknown top-level keys are errors.
+  file's, depth first, in the order written. List keys (schema.LIST_KEYS: systems,
+  sub_processors, consent_purposes, cookies, dataset) concatenate; every other key
+  (organisation, datavern, dsr) may appear in one file only; unknown top-level keys
+  are errors.
 - The schema (schema.Register), with each pydantic error turned into a Problem.
 - Semantics: fideslang taxonomy keys (data categories, uses, subjects); duplicate keys;
   references to missing sub-processors and consent purposes; unknown keys inside Fides
