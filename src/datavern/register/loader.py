@@ -664,6 +664,9 @@ def _schema_problem(
         message = _unknown_key(name, expected) if expected else f"unknown key {name!r}"
         return Problem(message, keys.get(path) or _nearest(values, path), _path_str(path))
     location = _nearest(values, path)
+    if "[key]" in err["loc"]:
+        # A mapping key failed its own validation (e.g. an address under dsr.masking.fields).
+        location = keys.get(path) or location
     if kind in ("enum", "literal_error"):
         choices = _choices(_type_at(path)) or []
         if not choices:
