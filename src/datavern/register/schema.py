@@ -23,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     field_validator,
+    model_validator,
 )
 from stdnum.no import orgnr as no_orgnr
 
@@ -358,6 +359,134 @@ class Cookie(Strict):
         return value
 
 
+# --- data-subject requests (issue 3): how the DSR engine reaches and erases data ---------
+
+MaskStrategyName = Literal["null", "fixed", "random", "hmac"]
+"""How one field is erased: NULL (or the type's neutral value where NULL is refused),
+a fixed value, a random string, or an HMAC-SHA256 pseudonym. See docs/dsr.md."""
+
+_FIELD_ADDRESS_RE = re.compile(r"^[^.\s]+\.[^.\s]+\.[^\s]+$")
+_COLLECTION_ADDRESS_RE = re.compile(r"^[^.\s]+\.[^.\s]+$")
+_MONTH_DAY_RE = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
+
+
+def _field_address(value: str) -> str:
+    if not _FIELD_ADDRESS_RE.match(value):
+        raise ValueError(f"{value!r} is not a field address; write <dataset>.<collection>.<field>")
+    return value
+
+
+def _collection_address(value: str) -> str:
+    if not _COLLECTION_ADDRESS_RE.match(value):
+        raise ValueError(f"{value!r} is not a collection address; write <dataset>.<collection>")
+    return value
+
+
+FieldAddress = Annotated[str, AfterValidator(_field_address)]
+CollectionAddress = Annotated[str, AfterValidator(_collection_address)]
+
+
+def _mask_shorthand(value: Any) -> Any:
+    return {"strategy": value} if isinstance(value, str) else value
+
+
+class FieldMasking(Strict):
+    """One field's masking: ``hmac`` or ``{strategy: fixed, value: "slettet"}``."""
+
+    strategy: MaskStrategyName
+    value: str | None = Field(
+        default=None, description="The value written by `fixed` (default: masking.fixed_value)."
+    )
+
+
+class DsrMasking(Strict):
+    """How an erasure request erases: a default for every personal field, overrides per field
+    and per collection."""
+
+    default: MaskStrategyName | Literal["delete_row"] = Field(
+        default="null",
+        description="Strategy for every personal field without an override; delete_row "
+        "deletes every row of the subject instead.",
+    )
+    fixed_value: str = Field(default="***", description="The value `fixed` writes by default.")
+    fields: dict[FieldAddress, Annotated[FieldMasking, BeforeValidator(_mask_shorthand)]] = Field(
+        default_factory=dict, description="Per field: `dataset.collection.field: strategy`."
+    )
+    collections: dict[CollectionAddress, Literal["delete_row", "mask"]] = Field(
+        default_factory=dict,
+        description="Per collection: delete the subject's rows (delete_row) or mask them (mask).",
+    )
+
+
+def _month_day(value: str) -> str:
+    if not _MONTH_DAY_RE.match(value):
+        raise ValueError("write the last day of the financial year as MM-DD, e.g. 12-31")
+    return value
+
+
+class DsrHold(Strict):
+    """A legal hold: erasure keeps these fields of these rows until the hold ends, then erases
+    them without anyone acting (e.g. bokføringsloven § 13 for invoices)."""
+
+    key: Key
+    collection: CollectionAddress
+    fields: list[str] = Field(min_length=1, description="The fields the law requires kept.")
+    rule: Key | None = Field(
+        default=None, description="A built-in legal rule, e.g. bokforingsloven-13-1-1-4."
+    )
+    period: Duration | None = Field(default=None, description="Or a period, e.g. P5Y.")
+    date_field: str = Field(description="The row's date the period counts from, e.g. invoice_date.")
+    counts_from: Literal["end_of_financial_year", "date"] = Field(
+        default="end_of_financial_year",
+        description="Count from the end of the financial year of date_field (bokføringsloven "
+        "§ 13), or from the date itself. A rule sets its own.",
+    )
+    financial_year_end: Annotated[str, AfterValidator(_month_day)] = Field(
+        default="12-31", description="Last day of the financial year (MM-DD)."
+    )
+    reason: Localized | None = None
+
+    @field_validator("rule")
+    @classmethod
+    def _known_rule(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from datavern.register.rules import BUILTIN_RETENTION_RULES
+
+        if value not in BUILTIN_RETENTION_RULES:
+            known = ", ".join(sorted(BUILTIN_RETENTION_RULES))
+            raise ValueError(f"unknown legal rule {value!r}; built-in rules: {known}")
+        return value
+
+    @model_validator(mode="after")
+    def _rule_or_period(self) -> DsrHold:
+        if (self.rule is None) == (self.period is None):
+            raise ValueError("a hold needs exactly one of `rule` and `period`")
+        return self
+
+
+class DsrSettings(Strict):
+    """What the DSR engine needs beyond the datasets (docs/dsr.md)."""
+
+    connections: dict[str, str] = Field(
+        default_factory=dict,
+        description="Dataset fides_key -> name of the stored connection it lives in "
+        "(default: the connection named like the dataset).",
+    )
+    masking: DsrMasking = Field(default_factory=DsrMasking)
+    holds: list[DsrHold] = Field(default_factory=list)
+    restriction_flags: dict[CollectionAddress, str] = Field(
+        default_factory=dict,
+        description="Per collection, a column set while the subject's processing is "
+        "restricted (art. 18).",
+    )
+    portable: list[str] | None = Field(
+        default=None,
+        description="What the subject provided (art. 20): field addresses or data categories. "
+        "Unset: every personal field except credentials (user.authorization).",
+    )
+
+
 class Register(Strict):
     """The whole register after includes are merged."""
 
@@ -369,6 +498,9 @@ class Register(Strict):
     cookies: list[Cookie] = Field(default_factory=list)
     dataset: list[Dataset] = Field(
         default_factory=list, description="Datasets in the fideslang format (Fides dataset YAML)."
+    )
+    dsr: DsrSettings | None = Field(
+        default=None, description="Data-subject request engine: connections, masking, holds."
     )
 
     def activities(self) -> list[tuple[System, Activity]]:
@@ -384,5 +516,7 @@ class Register(Strict):
 # Keys a register document may hold at its top level (besides `include`).
 DOCUMENT_KEYS = frozenset(Register.model_fields) | {"include"}
 LIST_KEYS = frozenset(
-    name for name, f in Register.model_fields.items() if name not in ("organisation", "datavern")
+    name
+    for name, f in Register.model_fields.items()
+    if name not in ("organisation", "datavern", "dsr")
 )
