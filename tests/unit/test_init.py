@@ -115,3 +115,11 @@ def test_validate_facts_normalises() -> None:
 def test_multi_line_name_is_refused() -> None:
     with pytest.raises(InvalidInput, match="one line"):
         validate_facts("Eksempel\nAS", "923609016", "post@eksempel.no")
+
+
+def test_a_file_where_the_folder_should_be_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "register").write_text("not a folder")
+    with pytest.raises(InvalidInput, match="is not a folder"):
+        scaffold(tmp_path / "register", FACTS, today=TODAY)
+    with pytest.raises(InvalidInput, match="cannot write"):
+        scaffold(tmp_path / "register" / "sub", FACTS, today=TODAY)

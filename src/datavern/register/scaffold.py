@@ -142,8 +142,13 @@ def scaffold(folder: Path, facts: CompanyFacts, *, today: date, force: bool = Fa
     written: list[Path] = []
     for name, text in render(facts, str(folder), today).items():
         target = folder / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput(
+                Problem(f"cannot write {target}: {exc.strerror}", Location(str(target)))
+            ) from None
         written.append(target)
     # The scaffold must load; if it did not, that would be a bug in the templates.
     load_register(folder)
