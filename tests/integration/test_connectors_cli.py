@@ -83,6 +83,8 @@ def test_add_test_list_describe_remove(key: str, shop_file: Path) -> None:
             "on_delete": None,
         }
     ]
+    rekeyed = runner.invoke(app, ["rekey"])
+    assert rekeyed.exit_code == 0 and "1 connection(s)" in rekeyed.stdout
     readable = runner.invoke(app, ["describe", "shop"])
     assert readable.exit_code == 0 and "customers" in readable.stdout
 

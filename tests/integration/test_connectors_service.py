@@ -207,3 +207,32 @@ def test_audit_chain_stays_valid(database_url: str, key: str, shop_file: Path) -
     with session_scope() as session:
         result = audit.verify(session)
     assert result.ok and result.entries == 3
+
+
+def test_rekey_moves_every_url_to_the_new_key(
+    database_url: str, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with session_scope() as session:
+        service.add_connection(session, "crm", PG_URL, actor="tester")
+        service.add_connection(session, "erp", PG_URL.replace("shop", "erp"), actor="tester")
+    new = secrets.generate_key()
+    monkeypatch.setenv(KEY_ENV, f"{new},{key}")
+    with session_scope() as session:
+        assert service.rekey_connections(session, actor="tester") == 2
+    monkeypatch.setenv(KEY_ENV, new)  # the old key is gone
+    with session_scope() as session:
+        assert service.connection_url(session, "crm") == PG_URL
+        assert service.connection_url(session, "erp").endswith("/erp")
+    assert "connection.rekey" in _audit_text()
+
+
+def test_rekey_without_the_old_key_changes_nothing(
+    database_url: str, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with session_scope() as session:
+        service.add_connection(session, "crm", PG_URL, actor="tester")
+    before = [r.encrypted_url for r in _stored()]
+    monkeypatch.setenv(KEY_ENV, secrets.generate_key())
+    with pytest.raises(WrongKey, match="'crm'"), session_scope() as session:
+        service.rekey_connections(session, actor="tester")
+    assert [r.encrypted_url for r in _stored()] == before

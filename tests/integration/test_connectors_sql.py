@@ -134,6 +134,15 @@ def test_large_in_lists_are_split_into_batches(
     assert shop.count("customers", {"id": ids}) == len(bulk) + 2
 
 
+def test_long_lists_of_text_and_mixed_values(shop: SQLConnector, bulk_customers: list[int]) -> None:
+    emails = [f"bulk{i}@example.no" for i in bulk_customers[:1500]]
+    emails += ["ola@example.no", "' OR 1=1 --", "nobody@example.no"]
+    rows = list(shop.retrieve("customers", {"email": emails}, ["id"]))
+    assert sorted(r["id"] for r in rows) == sorted([1, *bulk_customers[:1500]])
+    ids = [str(i) for i in bulk_customers[:100]] + ["x", "1.5"]  # as typed on a command line
+    assert shop.count("customers", {"id": ids}) == 100
+
+
 def test_batching_over_two_fields_returns_each_row_once(
     shop: SQLConnector, bulk_customers: list[int]
 ) -> None:

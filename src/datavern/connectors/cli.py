@@ -119,6 +119,16 @@ def remove(name: str = typer.Argument(..., help="The connection's name.")) -> No
     console.print(f"connection {escape(name)} removed", highlight=False)
 
 
+@app.command("rekey")
+def rekey() -> None:
+    """Encrypt every stored URL again with the first key in DATAVERN_CONNECTION_KEY.
+
+    To change the key: set DATAVERN_CONNECTION_KEY=NEW,OLD, run this, then keep only NEW.
+    """
+    count = _run(lambda s: service.rekey_connections(s, actor=actor()))
+    console.print(f"{count} connection(s) encrypted with the first key", highlight=False)
+
+
 @app.command("describe")
 def describe(
     name: str = typer.Argument(..., help="The connection's name."),

@@ -77,6 +77,15 @@ def decrypt(token: str, *, what: str) -> str:
         ) from None
 
 
+def reencrypt(token: str, *, what: str) -> str:
+    """The same secret encrypted with the first key (after a key change)."""
+    try:
+        return _cipher().rotate(token.encode("ascii")).decode("ascii")
+    except InvalidToken:
+        decrypt(token, what=what)  # raises WrongKey with the explanation
+        raise
+
+
 def parse_url(url: str) -> URL:
     """Parse a database URL; the error never repeats the URL (it may hold a password)."""
     try:

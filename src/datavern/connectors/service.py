@@ -148,6 +148,23 @@ def remove_connection(session: Session, name: str, *, actor: str) -> None:
     _forget(name)
 
 
+def rekey_connections(session: Session, *, actor: str) -> int:
+    """Encrypt every stored URL again with the first key of DATAVERN_CONNECTION_KEY.
+
+    All or nothing: a URL that no given key decrypts stops the whole change.
+    """
+    rows = list(session.execute(select(Connection).order_by(Connection.name)).scalars())
+    for row in rows:
+        row.encrypted_url = secrets.reencrypt(row.encrypted_url, what=f"connection {row.name!r}")
+    session.flush()
+    audit.record(
+        session, "connection.rekey", "connections", {"names": [r.name for r in rows]}, actor=actor
+    )
+    for row in rows:
+        _forget(row.name)
+    return len(rows)
+
+
 def connection_url(session: Session, name: str) -> str:
     """The full URL, password included: for opening a connector, never for showing."""
     row = _row(session, name)

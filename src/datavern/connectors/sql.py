@@ -22,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     and_,
+    any_,
     bindparam,
     create_engine,
     delete,
@@ -33,12 +34,14 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from datavern.connectors import errors
 from datavern.connectors.base import (
     CollectionInfo,
+    ColumnInfo,
     ConnectionCheck,
     ConnectorError,
     DatabaseDescription,
@@ -59,6 +62,10 @@ from datavern.connectors.rules import (
     unique_values,
 )
 from datavern.connectors.secrets import masked_url, parse_url
+
+# From this many values on, PostgreSQL gets `= ANY(array)` instead of `IN (...)`.
+_ARRAY_THRESHOLD = 32
+_ARRAY_KINDS = frozenset({"integer", "string", "number", "date", "datetime", "uuid"})
 
 SUPPORTED_BACKENDS = ("postgresql", "mysql", "mariadb", "sqlite")
 DEFAULT_LOCK_TIMEOUT = 5.0
@@ -105,6 +112,7 @@ class SQLConnector:
         self._engine = self._create_engine(connect_timeout)
         self._metadata = MetaData()
         self._tables: dict[str, Table] = {}
+        self._column_infos: dict[tuple[str, str], ColumnInfo] = {}
         self._reflect_lock = threading.Lock()
 
     # -- engine and connections -------------------------------------------------
@@ -231,6 +239,28 @@ class SQLConnector:
             return (None if schema == default else schema), name
         raise UnknownName(f"connection {self.name!r} has no collection {collection!r}")
 
+    def _info(self, column: Column[Any]) -> ColumnInfo:
+        """The column's description, computed once per connector."""
+        key = (str(column.table.fullname), column.name)
+        info = self._column_infos.get(key)
+        if info is None:
+            info = self._column_infos[key] = column_info(column, self._engine.dialect)
+        return info
+
+    def _in(self, column: Column[Any], values: list[Any]) -> ColumnElement[bool]:
+        """`column IN (values)`; on PostgreSQL a long list is one array parameter.
+
+        `= ANY(:array)` sends one parameter instead of hundreds and lets the server
+        plan it once: several times faster for long IN-lists, same rows.
+        """
+        if (
+            self.backend == "postgresql"
+            and len(values) >= _ARRAY_THRESHOLD
+            and self._info(column).kind in _ARRAY_KINDS
+        ):
+            return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+        return column.in_(values)
+
     def _column(self, table: Table, collection: str, name: str) -> Column[Any]:
         if not isinstance(name, str) or name not in table.c:
             raise UnknownName(f"collection {collection!r} has no field {name!r}")
@@ -296,7 +326,7 @@ class SQLConnector:
                     f"filter on {collection!r}.{field!r}: values must be a list, not "
                     f"{type(values).__name__}"
                 )
-            kind = column_info(column, self._engine.dialect).kind
+            kind = self._info(column).kind
             coerced = [coerce_filter_value(kind, v) for v in unique_values(values)]
             prepared[field] = unique_values(v for v in coerced if v is not NO_MATCH)
             if not prepared[field]:
@@ -333,7 +363,7 @@ class SQLConnector:
         with self._connect(collection) as conn:
             for batch in filter_batches(filters, batch_size):
                 statement = select(*columns).where(
-                    *(table.c[field].in_(values) for field, values in batch.items())
+                    *(self._in(table.c[field], values) for field, values in batch.items())
                 )
                 for row in conn.execute(statement).mappings():
                     yield dict(row)
@@ -349,7 +379,7 @@ class SQLConnector:
                 statement = (
                     select(func.count())
                     .select_from(table)
-                    .where(*(table.c[field].in_(values) for field, values in batch.items()))
+                    .where(*(self._in(table.c[field], values) for field, values in batch.items()))
                 )
                 total += int(conn.execute(statement).scalar_one())
         return total
@@ -381,7 +411,7 @@ class SQLConnector:
         if not keys:
             return
         fields = self._key_columns(table, collection, keys)
-        kinds = [column_info(table.c[f], self._engine.dialect).kind for f in fields]
+        kinds = [self._info(table.c[f]).kind for f in fields]
         tuples = []
         for key in keys:
             values = tuple(
@@ -391,7 +421,7 @@ class SQLConnector:
                 tuples.append(values)
         for batch in chunks(unique_values(tuples), DEFAULT_BATCH_SIZE):
             if len(fields) == 1:
-                yield table.c[fields[0]].in_([t[0] for t in batch])
+                yield self._in(table.c[fields[0]], [t[0] for t in batch])
             else:
                 yield tuple_(*(table.c[f] for f in fields)).in_(batch)
 
@@ -437,8 +467,7 @@ class SQLConnector:
         clauses = list(self._key_clauses(table, collection, keys))
         if not clauses:
             return 0
-        dialect = self._engine.dialect
-        infos = {f: column_info(table.c[f], dialect) for f in strategies}
+        infos = {f: self._info(table.c[f]) for f in strategies}
         # Rows are addressed by primary key; a table without one by every key column
         # plus the old values (IS NOT DISTINCT FROM, so NULLs match too).
         identity = [c.name for c in table.primary_key.columns] or self._key_columns(
