@@ -871,3 +871,28 @@ def test_an_included_file_over_the_limit_is_reported_at_the_include_line(reg: Pa
     problem = one(reg)
     assert at(problem) == ("register.yaml", 11, 11)
     assert problem.message.endswith("big.yaml is 6.0 MB; a register file may be at most 5.0 MB")
+
+
+def test_a_glob_cannot_walk_outside_the_folder_or_loop_through_links(reg: Path) -> None:
+    (reg / "parts").mkdir()
+    (reg / "parts" / "a.yaml").write_text("cookies: []\n")
+    (reg / "parts" / ".hidden.yaml").write_text("cookies: [oops]\n")
+    for name in ("loop1", "loop2"):  # two links back to the folder: 2^depth paths if followed
+        os.symlink(reg / "parts", reg / "parts" / name)
+    write(reg, {"register.yaml": ORG + "include: ['parts/**/*.yaml']\n"})
+    loaded = load_register(reg)
+    assert list(loaded.files) == ["register.yaml", "parts/a.yaml"]
+    for pattern in ("../../**/*.yaml", "parts/*/../../../*.yaml"):
+        write(reg, {"register.yaml": ORG + f"include: ['{pattern}']\n"})
+        problem = one(reg)
+        assert "outside the register folder" in problem.message or "'..' may not follow" in (
+            problem.message
+        )
+
+
+def test_unusable_include_names_are_errors(reg: Path) -> None:
+    for name in ('"a\\0b.yaml"', '"' + "x" * 2000 + '.yaml"', '"' + "y" * 300 + '.yaml"'):
+        write(reg, {"register.yaml": ORG + f"include: [{name}]\n"})
+        problem = one(reg)
+        assert at(problem)[1] == 11
+        assert "not a usable file name" in problem.message or "cannot be used" in problem.message

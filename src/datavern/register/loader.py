@@ -373,42 +373,84 @@ class _Reader:
                     self.load(target, chain, location)
 
     def _resolve(self, folder: Path, pattern: str, location: Location | None) -> Iterator[Path]:
+        shown = _short(pattern)
+        if _CONTROL_RE.search(pattern) or len(pattern) > 1024:
+            self.problem(f"include {shown} is not a usable file name", location)
+            return
         if os.path.isabs(pattern) or pattern.startswith("~"):
             self.problem(
-                f"include {pattern!r} is an absolute path; include paths are relative to "
+                f"include {shown} is an absolute path; include paths are relative to "
                 "the including file and stay inside the register folder",
                 location,
             )
             return
+        try:
+            yield from self._targets(folder, pattern, location)
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "invalid"
+            self.problem(f"include {shown} cannot be used: {reason}", location)
+
+    def _targets(self, folder: Path, pattern: str, location: Location | None) -> Iterator[Path]:
+        matches: list[str] = [pattern]
         if glob.has_magic(pattern):
-            matches = sorted(
-                m
-                for m in glob.glob(pattern, root_dir=folder, recursive=True)
-                if not (folder / m).is_dir()
-            )
-            if not matches:
-                self.problem(f"include {pattern!r} matches no file", location)
+            found = self._glob(folder, pattern, location)
+            if found is None:
                 return
-        else:
-            matches = [pattern]
+            if not found:
+                self.problem(f"include {_short(pattern)} matches no file", location)
+                return
+            matches = found
         for name in matches:
             target = Path(os.path.realpath(folder / name))
             if not target.is_relative_to(self.root):
                 self.problem(
-                    f"include {name!r} is outside the register folder "
+                    f"include {_short(name)} is outside the register folder "
                     f"{self.display_root}; includes must stay inside it",
                     location,
                 )
             elif not target.exists():
-                self.problem(f"included file {name!r} does not exist", location)
+                self.problem(f"included file {_short(name)} does not exist", location)
             elif target.is_dir():
                 self.problem(
-                    f"include {name!r} is a folder; name files, or a glob such as "
+                    f"include {_short(name)} is a folder; name files, or a glob such as "
                     f"'{name.rstrip('/')}/*.yaml'",
                     location,
                 )
             else:
                 yield target
+
+    def _glob(self, folder: Path, pattern: str, location: Location | None) -> list[str] | None:
+        """The files a glob matches, sorted; None after reporting a problem.
+
+        The walk is confined to the register folder: the part before the first
+        wildcard must lead inside it and no `..` may follow a wildcard, so a pattern
+        such as `../../**/*.yaml` cannot walk the whole disk. `**` does not descend
+        into symbolic links (pathlib), so a link loop cannot make the walk explode.
+        """
+        parts = pattern.split("/")
+        first = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+        prefix, rest = parts[:first], parts[first:]
+        if ".." in rest:
+            self.problem(f"include {_short(pattern)}: '..' may not follow a wildcard", location)
+            return None
+        base = Path(os.path.realpath(folder.joinpath(*prefix)))
+        if not base.is_relative_to(self.root):
+            self.problem(
+                f"include {_short(pattern)} is outside the register folder "
+                f"{self.display_root}; includes must stay inside it",
+                location,
+            )
+            return None
+        found: list[str] = []
+        for match in base.glob("/".join(rest)):
+            relative = match.relative_to(base).parts
+            # Like the shell (and glob.glob), a wildcard does not match hidden names.
+            if any(part.startswith(".") for part in relative) or match.is_dir():
+                continue
+            found.append("/".join([*prefix, *relative]))
+            if len(found) > self.limits.max_files:
+                break
+        return sorted(found)
 
     def merge(self) -> tuple[dict[str, Any], dict[PathKey, Location], dict[PathKey, Location]]:
         """One register mapping from all documents, with positions re-keyed to it."""
@@ -466,6 +508,7 @@ class _Reader:
         return merged, values, keys
 
 
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _NATIONAL_ID_RE = re.compile(r"(?<![0-9])([0-9]{6})[ -]?([0-9]{5})(?![0-9])")
 
 
