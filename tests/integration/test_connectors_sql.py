@@ -6,6 +6,7 @@ import hashlib
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -227,6 +228,21 @@ def test_update_rectifies_the_keyed_rows_only(shop: SQLConnector, read_shop: Rea
         {"id": 2, "name": "Kari Olsen", "phone": "+4740000000"},
     ]
     assert shop.update("customers", [], {"name": "nobody"}) == 0
+
+
+def test_text_values_are_written_in_the_column_type(shop: SQLConnector, read_shop: Read) -> None:
+    # Rectification values arrive as text from the command line (--set born=1980-05-18).
+    assert shop.update("customers", [{"id": "1"}], {"born": "1980-05-18"}) == 1
+    assert shop.update("orders", [{"id": 10}], {"amount": "12.50"}) == 1
+    [customer] = read_shop("SELECT born FROM customers WHERE id = 1")
+    assert str(customer["born"]) == "1980-05-18"
+    [order] = read_shop("SELECT amount FROM orders WHERE id = 10")
+    assert Decimal(str(order["amount"])) == Decimal("12.50")
+    with pytest.raises(WriteRejected, match=r"'customers'\.'born' is not a valid date") as caught:
+        shop.update("customers", [{"id": 1}], {"born": "18.05.1980"})
+    assert "18.05.1980" not in str(caught.value)
+    with pytest.raises(WriteRejected, match="not a valid date"):
+        shop.mask("customers", [{"id": 1}], {"born": lambda value, column: "someday"})
 
 
 def test_delete_respects_foreign_keys(shop: SQLConnector, read_shop: Read) -> None:

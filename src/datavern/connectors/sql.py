@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, NoSuchModuleError, SQLAlchemyError, StatementError
 
 from datavern.connectors import errors
 from datavern.connectors.base import (
@@ -51,6 +51,7 @@ from datavern.connectors.base import (
     Row,
     UnknownName,
     Unreachable,
+    WriteRejected,
 )
 from datavern.connectors.reflect import collection_info, column_info, is_system_schema
 from datavern.connectors.rules import (
@@ -74,6 +75,23 @@ DEFAULT_CONNECT_TIMEOUT = 5
 # A URL without a driver gets the driver Datavern ships with (SQLAlchemy's own
 # default for PostgreSQL, psycopg2, is not installed).
 _DEFAULT_DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql", "mariadb": "pymysql"}
+
+
+def writable_value(collection: str, column: ColumnInfo, value: Any) -> Any:
+    """`value` in the column's Python type (text from a command line, e.g. a date).
+
+    A value that cannot be converted exactly is refused here, naming the field but
+    never the value.
+    """
+    if value is None:
+        return None
+    converted = coerce_filter_value(column.kind, value)
+    if converted is NO_MATCH:
+        raise WriteRejected(
+            f"the new value for {collection!r}.{column.name!r} is not a valid {column.kind} "
+            f"({column.type})"
+        )
+    return converted
 
 
 def with_driver(url: URL) -> URL:
@@ -180,6 +198,13 @@ class SQLConnector:
             yield conn
         except DBAPIError as exc:
             raise errors.translate(self, exc, collection) from None
+        except StatementError:
+            # Raised before the database saw the statement, by a type's bind step; its
+            # text quotes the parameters, so it is not passed on.
+            where = f"table {collection!r}" if collection else "the database"
+            raise WriteRejected(
+                f"{where} in connection {self.name!r}: a value does not fit the type of its field"
+            ) from None
         finally:
             conn.close()
 
@@ -435,7 +460,10 @@ class SQLConnector:
         table = self._table(collection)
         if not values:
             raise ConnectorError(f"nothing to write to {collection!r}: no fields given")
-        assignments = {self._writable(table, collection, f, verb): v for f, v in values.items()}
+        assignments = {}
+        for field, value in values.items():
+            column = self._writable(table, collection, field, verb)
+            assignments[column] = writable_value(collection, self._info(column), value)
         clauses = list(self._key_clauses(table, collection, keys))
         total = 0
         if not clauses:
@@ -461,9 +489,11 @@ class SQLConnector:
         if not strategies:
             return self._write_constants(collection, keys, values_by_field, "masked")
         table = self._table(collection)
-        constants = {f: v for f, v in values_by_field.items() if f not in strategies}
-        for field in values_by_field:
-            self._writable(table, collection, field, "masked")
+        constants = {}
+        for field, value in values_by_field.items():
+            column = self._writable(table, collection, field, "masked")
+            if field not in strategies:
+                constants[field] = writable_value(collection, self._info(column), value)
         clauses = list(self._key_clauses(table, collection, keys))
         if not clauses:
             return 0
@@ -512,13 +542,14 @@ class SQLConnector:
         params.update({f"o{i}": row[f] for i, f in enumerate(old)})
         for i, (field, strategy) in enumerate(strategies.items()):
             try:
-                params[f"s{i}"] = strategy(row[field], infos[field])
+                new = strategy(row[field], infos[field])
             except Exception as exc:
                 # The exception's text may quote the value: report only its type.
                 raise ConnectorError(
                     f"the masking strategy for {collection!r}.{field!r} failed "
                     f"({type(exc).__name__})"
                 ) from None
+            params[f"s{i}"] = writable_value(collection, infos[field], new)
         params.update({f"c{i}": v for i, v in enumerate(constants.values())})
         return params
 
