@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -58,6 +59,7 @@ from datavern.core.clock import OSLO
 from datavern.core.errors import InvalidInput
 from datavern.core.i18n import LANGUAGES, long_date
 from datavern.dsr.graph import is_personal_category
+from datavern.dsr.rules import canonical_identity
 from datavern.notices import render as notice_render
 from datavern.notices import vocabulary as vocab
 from datavern.notices.blocks import Block, Inline, Span, Table, parse_html, span_text
@@ -272,13 +274,14 @@ IDENTITY_LABELS: dict[str, tuple[str, str]] = {
 WIDE_MAX_FIELDS = 4
 WIDE_MAX_VALUE = 80
 
-# PDF table cells: a run of characters without a space is broken after _TOKEN characters
-# (a long hash or URL would otherwise leave no room for the other columns), and a value
-# continues on a new table row after _CHUNK characters or _CHUNK_LINES lines (a table row
-# cannot run over a page break in fpdf2).
-_TOKEN = 24
+# PDF table cells: a run of characters without a space is broken into lines of at most
+# _TOKEN_BUDGET / columns characters (a long hash or URL would otherwise leave no room
+# for the other columns), and a value continues on a new table row after _CHUNK
+# characters or _CHUNK_LINES lines (a table row cannot run over a page break in fpdf2).
+_TOKEN_BUDGET = 88
 _CHUNK = 600
 _CHUNK_LINES = 20
+_HEADER_WIDTH = 28
 
 
 def covers(activity_category: str, category: str) -> bool:
@@ -287,25 +290,19 @@ def covers(activity_category: str, category: str) -> bool:
 
 
 def mask_identity(identity_type: str, value: str) -> str:
-    """Enough of an identity to recognise it: ``o***@eksempel.no``, ``+4*******78``."""
-    from datavern.dsr.rules import canonical_identity
-
+    """Enough of an identity to recognise it: ``o***@eksempel.no``, ``+********67``,
+    ``*********45``; a short value is hidden whole."""
     value = value.strip()
     if canonical_identity(identity_type) == "email" and "@" in value:
         local, _, domain = value.rpartition("@")
         return f"{local[:1]}***@{domain}"
     if len(value) < 6:
         return "***"
-    return (
-        value[:1] + "*" * (len(value) - 3) + value[-2:]
-        if value[0] == "+"
-        else ("*" * (len(value) - 2) + value[-2:])
-    )
+    lead = "+" if value.startswith("+") else ""
+    return lead + "*" * (len(value) - len(lead) - 2) + value[-2:]
 
 
 def _identity_label(identity_type: str, lang: str) -> str:
-    from datavern.dsr.rules import canonical_identity
-
     pair = IDENTITY_LABELS.get(canonical_identity(identity_type))
     if pair:
         return pair[0] if lang == "nb" else pair[1]
@@ -616,12 +613,12 @@ def render_report_fragment(view: ReportView) -> str:
     return environment().get_template(f"report_{view.lang}.html.j2").render(r=view)
 
 
-def _break_words(text: str) -> str:
+def _break_words(text: str, size: int) -> str:
     out = []
     for word in text.split(" "):
-        while len(word) > _TOKEN:
-            out.append(word[:_TOKEN] + "\n")
-            word = word[_TOKEN:]
+        while len(word) > size:
+            out.append(word[:size] + "\n")
+            word = word[size:]
         out.append(word)
     return " ".join(out).replace("\n ", "\n")
 
@@ -650,18 +647,35 @@ def _chunks(text: str) -> list[str]:
     return pieces or [""]
 
 
-def _cell(text: str) -> Span:
-    return [Inline(_break_words(text))]
+def _cell(text: str, size: int) -> Span:
+    return [Inline(_break_words(text, size))]
+
+
+def _wrap(text: str, width: int) -> str:
+    return "\n".join(
+        textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False) or line
+        for line in text.split("\n")
+    )
 
 
 def _pdf_table(table: Table) -> Table:
-    """A table whose every row fits a page and whose columns all keep room to print."""
+    """A table whose every row fits a page and whose columns all keep room to print.
+
+    Row headers (a field's name, a purpose, a recipient) are wrapped short, so that the
+    notice's column sizing, which measures the longest line, leaves the values the room.
+    """
+    columns = max(1, len(table.head), *(len(r) for r in table.rows))
+    size = max(12, _TOKEN_BUDGET // columns)
     rows: list[list[Span]] = []
     for row in table.rows:
-        parts = [_chunks(span_text(c)) for c in row]
+        texts = [span_text(c) for c in row]
+        if table.row_headers and texts:
+            texts[0] = _wrap(texts[0], _HEADER_WIDTH)
+        parts = [_chunks(t) for t in texts]
         for k in range(max((len(p) for p in parts), default=1)):
-            rows.append([_cell(p[k] if k < len(p) else "") for p in parts])
-    return Table(table.caption, [_cell(span_text(c)) for c in table.head], rows, table.row_headers)
+            rows.append([_cell(p[k] if k < len(p) else "", size) for p in parts])
+    head = [_cell(span_text(c), size) for c in table.head]
+    return Table(table.caption, head, rows, table.row_headers)
 
 
 def _pdf_blocks(blocks: list[Block]) -> list[Block]:
