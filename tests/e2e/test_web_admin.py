@@ -39,7 +39,7 @@ def test_register_page_shows_the_current_version(logged_in: Callable[[str], Test
     assert "Ta imot og levere bestillingene dine" in page
     assert "Avtale (art. 6 nr. 1 b)" in page
     assert "user.contact.address" in page
-    assert "3 år etter order_delivered" in page
+    assert "3 år etter order_delivered (slettes)" in page
     assert "Postkanon Mail Inc." in page
     assert "Nyhetsbrev på e-post" in page  # consent purpose
     assert "handlekurv" in page  # cookie
@@ -94,6 +94,7 @@ def test_dashboard_counts_invalid_transfers(logged_in: Callable[[str], TestClien
     apply_fixture("web_small.yaml")
     page = logged_in("viewer").get("/admin").text
     assert "1 overføring(er) ut av EØS mangler gyldig overføringsgrunnlag." in page
+    assert "Kontrollen av registeret finner 1 feil og 0 advarsler" in page
 
 
 def test_notice_versions_list_and_diff(logged_in: Callable[[str], TestClient]) -> None:

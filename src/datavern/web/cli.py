@@ -54,14 +54,20 @@ def serve(
     _run(host, port)
 
 
-def find_demo_register() -> Path:
-    """`examples/demo/register.yaml` from the current folder or the source tree."""
+def demo_candidates() -> list[Path]:
+    """Where the demo register may be: the current folder's checkout, then the source
+    tree the package was installed from (an editable install, as `make setup` makes)."""
     import datavern
 
-    candidates = [
+    return [
         Path.cwd() / "examples" / "demo",
         Path(datavern.__file__).resolve().parents[2] / "examples" / "demo",
     ]
+
+
+def find_demo_register() -> Path:
+    """`examples/demo/register.yaml` from the current folder or the source tree."""
+    candidates = demo_candidates()
     for folder in candidates:
         if (folder / "register.yaml").is_file():
             return folder

@@ -94,6 +94,8 @@ NB: dict[str, str] = {
     "public_notice_nb": "Personvernerklæringen på bokmål",
     "public_notice_en": "Personvernerklæringen på engelsk",
     "dashboard_sections_heading": "Snarveier",
+    "dashboard_lint": "Kontrollen av registeret finner {errors} feil og {warnings} advarsler "
+    "(den samme kontrollen som datavern check gjør).",
     # register page
     "register_heading": "Behandlingsprotokoll",
     "register_lead": "Versjon {number}, tatt i bruk {date} av {by}.",
@@ -161,7 +163,7 @@ NB: dict[str, str] = {
     # retention
     "retention_missing": "Ikke oppgitt",
     "retention_indefinite": "Uten tidsbegrensning",
-    "retention_rule": "{period} etter {law}",
+    "retention_rule": "{period} etter {trigger} ({law})",
     "retention_after": "{period} etter {trigger}",
     "retention_action_delete": "slettes",
     "retention_action_anonymise": "anonymiseres",
@@ -393,6 +395,8 @@ EN: dict[str, str] = {
     "public_notice_nb": "The privacy notice in Norwegian",
     "public_notice_en": "The privacy notice in English",
     "dashboard_sections_heading": "Shortcuts",
+    "dashboard_lint": "The register check finds {errors} errors and {warnings} warnings (the "
+    "same check as datavern check).",
     "register_heading": "Record of processing",
     "register_lead": "Version {number}, applied on {date} by {by}.",
     "register_toc": "Contents",
@@ -458,7 +462,7 @@ EN: dict[str, str] = {
     "cookie_category_marketing": "Marketing",
     "retention_missing": "Not stated",
     "retention_indefinite": "Without time limit",
-    "retention_rule": "{period} under {law}",
+    "retention_rule": "{period} after {trigger} ({law})",
     "retention_after": "{period} after {trigger}",
     "retention_action_delete": "deleted",
     "retention_action_anonymise": "anonymised",

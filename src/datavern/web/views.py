@@ -71,6 +71,7 @@ def retention_text(retention: Retention | None, lang: Lang, languages: list[str]
                     lang,
                     "retention_rule",
                     period=duration_text(rule.period, lang),
+                    trigger=rule.trigger,
                     law=rule.citation[lang],
                 )
             )
@@ -207,6 +208,14 @@ class RegisterView:
     transfers: list[RecipientView]  # outside the EEA, or with an invalid basis
     countries: list[CountryView]
     findings: list[Finding] = field(default_factory=list)  # the whole lint, for the dashboard
+
+    @property
+    def lint_errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity.value == "error")
+
+    @property
+    def lint_warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity.value == "warning")
 
     @property
     def invalid_transfers(self) -> list[RecipientView]:
