@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Column,
@@ -43,6 +43,7 @@ from datavern.connectors.base import (
     CollectionInfo,
     ColumnInfo,
     ConnectionCheck,
+    Connector,
     ConnectorError,
     DatabaseDescription,
     Filters,
@@ -564,3 +565,7 @@ class SQLConnector:
             for clause in clauses:
                 total += conn.execute(delete(table).where(clause)).rowcount
         return total
+
+
+if TYPE_CHECKING:  # mypy proves that the SQL connector keeps the contract
+    _contract: Connector = SQLConnector("sqlite://")
