@@ -467,10 +467,16 @@ def test_personal_data_that_no_purpose_covers_is_named() -> None:
             }
         }
     )
-    purposes = text(section(html(data), "dv-purposes"))
+    page = html(data)
+    purposes = text(section(page, "dv-purposes"))
     assert "ikke knyttet til noe formål" in purposes
     assert "fødselsnummer eller D-nummer" in purposes
     assert "ikke knyttet" not in html(ip_only())
+    # Nothing in the register speaks for this data, so the report claims nothing about it.
+    for part in ("dv-recipients", "dv-retention", "dv-sources", "dv-automated"):
+        assert "sier ikke noe om dette" in section(page, part), part
+    assert "Vi deler ikke" not in page and "Vi får opplysningene fra deg selv" not in page
+    assert "says nothing about this" in section(html(data, "en"), "dv-sources")
 
 
 def test_a_broader_activity_category_covers_the_narrower_data_found() -> None:
@@ -556,3 +562,23 @@ def test_view_lists_relevant_purposes_by_key() -> None:
 def test_unknown_language_or_format_is_invalid_input(lang: str, fmt: str) -> None:
     with pytest.raises(InvalidInput):
         render_access_report(register(), empty(), lang, fmt, generated_at=AT)  # type: ignore[arg-type]
+
+
+def test_an_empty_field_brings_no_purpose_or_category() -> None:
+    # The customer has no IP address on record: the IP purpose and its US recipient stay out.
+    data = CollectedData.from_nested(
+        {
+            "db": {
+                "kunder": {
+                    "fields": {"navn": ["user.name"], "ip": ["user.device.ip_address"]},
+                    "rows": [{"navn": "Åse", "ip": None}],
+                }
+            }
+        }
+    )
+    assert data.categories() == ["user.name"]
+    page = html(data)
+    assert "Kundeforhold" not in section(page, "dv-purposes")
+    assert "Brevdue" not in page
+    assert "IP-adresse" not in section(page, "dv-categories")
+    assert "IP-adresse<br><code>ip</code>" in section(page, "dv-data")  # the column is shown

@@ -161,12 +161,12 @@ class CollectedData:
         return self.record_count > 0
 
     def categories(self) -> list[str]:
-        """Data categories of the fields of every collection with rows, in order of appearance."""
+        """Data categories of the fields that hold a value in some row, in order of appearance."""
         seen: dict[str, None] = {}
         for dataset in self.datasets:
             for collection in dataset.collections:
-                if collection.rows:
-                    for f in collection.fields:
+                for f in collection.fields:
+                    if any(_lookup(row, f.name) not in (None, "") for row in collection.rows):
                         seen.update(dict.fromkeys(f.data_categories))
         return list(seen)
 
@@ -402,6 +402,13 @@ class ReportView:
         return sum(len(d.collections) for d in self.datasets)
 
     @property
+    def unexplained(self) -> bool:
+        """Data was found, but no purpose in the register covers it: the register says
+        nothing about its recipients, retention, source or automated use, and the report
+        claims nothing either."""
+        return self.found and not self.purposes
+
+    @property
     def transfers(self) -> list[RecipientView]:
         return [r for r in self.recipients if r.outside_eea]
 
@@ -465,7 +472,9 @@ def _dataset_views(
                 cats = list(f.data_categories) or _declared_categories(
                     register, ds.key, coll.name, f.name
                 )
-                if coll.rows:
+                # A field counts as found when a row holds a value in it: an empty phone
+                # column says nothing about the person (art. 15(1)(b): categories concerned).
+                if any(_lookup(row, f.name) not in (None, "") for row in coll.rows):
                     categories.update(dict.fromkeys(cats))
                 names = list(dict.fromkeys(vocab.category_name(c, lang) for c in cats))
                 fields.append(FieldView(f.name, ", ".join(names) or f.name))
