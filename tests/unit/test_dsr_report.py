@@ -582,3 +582,36 @@ def test_an_empty_field_brings_no_purpose_or_category() -> None:
     assert "Brevdue" not in page
     assert "IP-adresse" not in section(page, "dv-categories")
     assert "IP-adresse<br><code>ip</code>" in section(page, "dv-data")  # the column is shown
+
+
+def test_data_subjects_a_dataset_declares_narrow_the_purposes() -> None:
+    def recruiting(reg: dict[str, Any], subjects: list[str] | None) -> None:
+        reg["systems"][0]["processing"].append(
+            {
+                "key": "recruiting",
+                "purpose": {"nb": "Rekruttering", "en": "Recruitment"},
+                "data_use": "employment.recruitment",
+                "data_categories": ["user.name"],
+                "data_subjects": ["job_applicant"],
+                "legal_basis": "contract",
+                "retention": {"period": "P6M", "trigger": "recruitment_end"},
+            }
+        )
+        dataset: dict[str, Any] = {
+            "fides_key": "db",
+            "collections": [
+                {"name": "regnskap", "fields": [{"name": "navn", "data_categories": ["user.name"]}]}
+            ],
+        }
+        if subjects:
+            dataset["data_subjects"] = subjects
+        reg["dataset"] = [dataset]
+
+    customers = register(lambda reg: recruiting(reg, ["customer"]))
+    purposes = text(section(html(name_only(), register=customers), "dv-purposes"))
+    assert "Regnskap" in purposes and "Rekruttering" not in purposes
+    undeclared = register(lambda reg: recruiting(reg, None))
+    assert "Rekruttering" in section(html(name_only(), register=undeclared), "dv-purposes")
+    applicants = register(lambda reg: recruiting(reg, ["job_applicant"]))
+    purposes = text(section(html(name_only(), register=applicants), "dv-purposes"))
+    assert "Rekruttering" in purposes and "Regnskap" not in purposes

@@ -18,8 +18,12 @@ Decisions (where the law or the brief leaves room):
 - *Which purposes.* An activity is relevant when one of its data categories
   covers a category found in the subject's data; a category covers itself and
   every category below it (``user.contact`` covers ``user.contact.email``, not
-  the other way round). Found personal categories that no activity covers are
-  named in the report: the subject is told, and the controller sees the gap.
+  the other way round). Where a dataset (or its collection or field) names its
+  ``data_subjects``, an activity must also concern one of them: a customer's
+  e-mail address does not bring the recruitment purpose. Found personal
+  categories that no activity covers are named in the report: the subject is
+  told, and the controller sees the gap; for such data the report states no
+  recipient, retention or source, since the register gives none.
 - *Nothing found.* Art. 15(1) opens with the right to know *whether* data is
   processed; "no" is an answer and is said plainly, together with what was
   searched. The report then still gives the art. 15 facts, for every activity
@@ -65,7 +69,7 @@ from datavern.notices import vocabulary as vocab
 from datavern.notices.blocks import Block, Inline, Span, Table, parse_html, span_text
 from datavern.notices.pdf import blocks_to_pdf
 from datavern.notices.render import NoticeView, PurposeView, RecipientView, build_view
-from datavern.register.schema import Register
+from datavern.register.schema import Activity, Register
 
 __all__ = [
     "DATA_FILE",
@@ -435,33 +439,49 @@ class ReportView:
         return [p for p in self.purposes if p.legal_basis in ("consent", "contract")]
 
 
-def _declared_categories(register: Register, dataset: str, collection: str, path: str) -> list[str]:
-    """The categories the register's dataset declares for a field (fallback for the engine)."""
-    for ds in register.dataset:
-        if ds.fides_key != dataset:
-            continue
-        for coll in ds.collections:
-            if coll.name != collection:
-                continue
-            fields = coll.fields
-            found = None
-            for part in path.split("."):
-                found = next((f for f in fields or [] if f.name == part), None)
-                if found is None:
-                    return []
-                fields = found.fields or []
-            return list(found.data_categories or []) if found else []
-    return []
+@dataclass(frozen=True)
+class _Declared:
+    """What the register's dataset declares about a field: its categories, and the data
+    subjects of the nearest level that names them (field, then collection, then dataset)."""
+
+    categories: tuple[str, ...] = ()
+    subjects: frozenset[str] | None = None
+
+
+def _declared(register: Register, dataset: str, collection: str, path: str) -> _Declared:
+    ds = next((d for d in register.dataset if d.fides_key == dataset), None)
+    if ds is None:
+        return _Declared()
+    subjects = ds.data_subjects or None
+    coll = next((c for c in ds.collections if c.name == collection), None)
+    if coll is None:
+        return _Declared((), frozenset(subjects) if subjects else None)
+    subjects = coll.data_subjects or subjects
+    fields = coll.fields
+    found = None
+    for part in path.split("."):
+        found = next((f for f in fields or [] if f.name == part), None)
+        if found is None:
+            return _Declared((), frozenset(subjects) if subjects else None)
+        subjects = found.data_subjects or subjects
+        fields = found.fields or []
+    categories = tuple(found.data_categories or []) if found else ()
+    return _Declared(categories, frozenset(subjects) if subjects else None)
+
+
+Found = tuple[str, frozenset[str] | None]
+"""A data category found in the subject's data, with the data subjects its dataset
+declares for it (None: not declared)."""
 
 
 def _dataset_views(
     register: Register, collected: CollectedData, lang: str
-) -> tuple[list[DatasetView], dict[str, None]]:
-    declared = {d.fides_key: d for d in register.dataset}
-    categories: dict[str, None] = {}
+) -> tuple[list[DatasetView], dict[Found, None]]:
+    declared_sets = {d.fides_key: d for d in register.dataset}
+    found: dict[Found, None] = {}
     views = []
     for ds in collected.datasets:
-        meta = declared.get(ds.key)
+        meta = declared_sets.get(ds.key)
         collections = []
         for coll in ds.collections:
             coll_meta = (
@@ -469,13 +489,12 @@ def _dataset_views(
             )
             fields = []
             for f in coll.fields:
-                cats = list(f.data_categories) or _declared_categories(
-                    register, ds.key, coll.name, f.name
-                )
+                declared = _declared(register, ds.key, coll.name, f.name)
+                cats = list(f.data_categories) or list(declared.categories)
                 # A field counts as found when a row holds a value in it: an empty phone
                 # column says nothing about the person (art. 15(1)(b): categories concerned).
                 if any(_lookup(row, f.name) not in (None, "") for row in coll.rows):
-                    categories.update(dict.fromkeys(cats))
+                    found.update(dict.fromkeys((c, declared.subjects) for c in cats))
                 names = list(dict.fromkeys(vocab.category_name(c, lang) for c in cats))
                 fields.append(FieldView(f.name, ", ".join(names) or f.name))
             rows = [
@@ -501,7 +520,17 @@ def _dataset_views(
                 collections,
             )
         )
-    return views, categories
+    return views, found
+
+
+def _concerns(activity: Activity, item: Found) -> bool:
+    """The activity processes this found data: one of its categories covers the category,
+    and, where the dataset names its data subjects, the activity concerns one of them
+    (a customer's e-mail address is not processed for recruitment)."""
+    category, subjects = item
+    if subjects is not None and not subjects.intersection(activity.data_subjects):
+        return False
+    return any(covers(a, category) for a in activity.data_categories)
 
 
 def _notice_view(register: Register, lang: str) -> NoticeView:
@@ -544,22 +573,22 @@ def build_report_view(
 ) -> ReportView:
     """The report's facts in ``lang``, ready for the templates."""
     notice = _notice_view(register, lang)
-    datasets, found_categories = _dataset_views(register, collected, lang)
+    datasets, found_items = _dataset_views(register, collected, lang)
     found = collected.found
     activities = register.activities()
     if found:
         relevant = [
             i
             for i, (_, activity) in enumerate(activities)
-            if any(covers(a, c) for a in activity.data_categories for c in found_categories)
+            if any(_concerns(activity, item) for item in found_items)
         ]
-        personal = [c for c in found_categories if is_personal_category(c)]
+        personal = [item for item in found_items if is_personal_category(item[0])]
         uncovered = [
-            c
-            for c in personal
-            if not any(covers(a, c) for _, act in activities for a in act.data_categories)
+            item[0]
+            for item in personal
+            if not any(_concerns(activity, item) for _, activity in activities)
         ]
-        categories = personal
+        categories = [item[0] for item in personal]
     else:
         relevant = list(range(len(activities)))
         uncovered = []
