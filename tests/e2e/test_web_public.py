@@ -95,3 +95,18 @@ def test_unknown_page_is_a_404_page(client: TestClient) -> None:
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert "Siden finnes ikke" in response.text
+
+
+def test_notice_and_console_on_sqlite_and_postgresql(database_url: str) -> None:
+    from webhelpers import add_user, login
+
+    from datavern.core.config import get_settings
+
+    apply_fixture("web_small.yaml")
+    add_user("kari", "viewer")
+    with TestClient(create_app(get_settings()), follow_redirects=False) as c:
+        assert c.get("/healthz").json() == {"status": "ok", "database": "ok"}
+        assert "Postkanon Mail Inc." in c.get("/personvern").text
+        login(c, "kari")
+        assert "status-invalid" in c.get("/admin/map").text
+        assert c.get("/api/v1/register/versions").json()[0]["number"] == 1

@@ -56,7 +56,11 @@ def register_of(version: RegisterVersion) -> Register:
 
 
 def languages_of(version: RegisterVersion) -> list[str]:
-    return list(register_of(version).organisation.languages)
+    """The notice languages of ``version``, read from the stored JSON so that a list of
+    versions still shows when an old version no longer fits a newer register format."""
+    organisation = version.content.get("organisation") or {}
+    languages = organisation.get("languages") or ["nb", "en"]
+    return [str(lang) for lang in languages]
 
 
 @dataclass(frozen=True)
