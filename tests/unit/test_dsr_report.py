@@ -536,8 +536,12 @@ def test_portable_report_explains_the_json_file() -> None:
     en = text(section(html(collected(), "en", portable=True), "dv-about"))
     assert "The file data.json is the copy you can take with you." in en
     plain = text(section(html(collected()), "dv-about"))
-    assert "data.json og én CSV-fil per tabell" in plain
+    assert "data.json og én CSV-fil for hver tabell der vi fant opplysninger" in plain
     assert "kopien du kan ta med deg" not in plain
+    # Nothing found: the package has no CSV file, and the report does not promise one.
+    nothing = text(section(html(empty()), "dv-about"))
+    assert "filen data.json, som viser det samme" in nothing and "CSV" not in nothing
+    assert "CSV" not in text(section(html(empty(), "en"), "dv-about"))
 
 
 def test_report_in_a_language_the_register_has_no_texts_in() -> None:
