@@ -7,6 +7,9 @@ CSRF has two forms:
   pre-session cookie and, in the form, an HMAC of that cookie under the app's
   secret key. An attacker who can plant a cookie still cannot compute the form
   token without the key.
+
+Forms that only read (the version selector, method GET) carry no token: they
+change nothing, and a token in a GET form would end up in URLs and logs.
 """
 
 from __future__ import annotations
