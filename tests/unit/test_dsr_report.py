@@ -270,6 +270,15 @@ def test_values_are_escaped_and_the_page_has_no_script() -> None:
     assert "&lt;script&gt;alert(&#39;æøå&#39;)&lt;/script&gt;" in page
     assert "&lt;b&gt;fet&lt;/b&gt;" in page
     assert EMAIL in section(page, "dv-data")
+    # Names and references are escaped as well as values.
+    odd = CollectedData.from_nested(
+        {"<i>db</i>": {"<u>t</u>": {"fields": {"<s>f</s>": None}, "rows": [{"<s>f</s>": 1}]}}},
+        identities={"<em>kind</em>": "<q>verdi</q>"},
+    )
+    page = html(odd, request_id="<img src=x>")
+    for raw in ("<i>db", "<u>t", "<s>f", "<em>kind", "<img", "<q>"):
+        assert raw not in page, raw
+    assert "&lt;i&gt;db&lt;/i&gt;" in page and "&lt;img src=x&gt;" in page
 
 
 def test_data_tables_name_fields_by_category_and_field_name() -> None:
