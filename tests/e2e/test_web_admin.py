@@ -113,7 +113,8 @@ def test_notice_versions_list_and_diff(logged_in: Callable[[str], TestClient]) -
     notice = client.get("/admin/notices/1/en").text
     assert "Postkanon Mail Inc." in notice and 'lang="en"' in notice
     assert client.get("/admin/notices/7/nb").status_code == 404
-    assert client.get("/admin/notices/1/de").status_code == 422
+    assert client.get("/admin/notices/1/de").status_code == 404
+    assert client.get("/admin/register?version=abc").status_code == 404
 
 
 def test_audit_log_and_verification(logged_in: Callable[[str], TestClient]) -> None:

@@ -20,7 +20,11 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -35,6 +39,8 @@ from datavern.web.pages import admin, health, public
 
 log = logging.getLogger("datavern.web")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+DOCS_PATHS = ("/docs", "/openapi.json")
 
 DESCRIPTION = """Datavern keeps the promises a privacy notice makes.
 
@@ -93,6 +99,14 @@ def _install_error_handlers(app: FastAPI) -> None:
             return _error_page(request, 404, "error_not_found_title", "error_not_found_text")
         return await http_exception_handler(request, exc)
 
+    async def invalid_request(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if _is_api(request) or request.url.path.startswith(DOCS_PATHS):
+            return await request_validation_exception_handler(request, exc)
+        # A page address with a malformed part (/admin/notices/x/nb, ?version=abc) names
+        # nothing that exists: the not-found page, not a JSON error in the browser.
+        return _error_page(request, 404, "error_not_found_title", "error_not_found_text")
+
     async def server_error(request: Request, exc: Exception) -> Response:
         # Only the kind of error and where: messages of database errors can hold values.
         frames = "".join(traceback.format_tb(exc.__traceback__))
@@ -107,6 +121,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(CsrfFailed, csrf_failed)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(Exception, server_error)
 
 
