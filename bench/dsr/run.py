@@ -230,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
             dv["queued_access"] = Measurement("datavern", "queued_access", state="skipped")
         else:
             queued_ids = generate.sample_identities(**target, count=QUEUED_COUNT)
+            if queued_ids and len(queued_ids) < QUEUED_COUNT:
+                # small scales have fewer sample customers; access changes nothing, so repeat
+                print(f"only {len(queued_ids)} sample identities: repeating them to {QUEUED_COUNT}")
+                queued_ids = (queued_ids * (QUEUED_COUNT // len(queued_ids) + 1))[:QUEUED_COUNT]
             dv["queued_access"] = time_datavern_queued(queued_ids)
     except NotImplementedError as exc:
         print(f"Datavern: pending ({exc})")
