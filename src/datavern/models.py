@@ -7,4 +7,5 @@ def import_all_models() -> None:
     import datavern.accounts.models
     import datavern.connectors.models
     import datavern.core.audit
+    import datavern.dsr.models
     import datavern.register.models  # noqa: F401
