@@ -248,3 +248,15 @@ def test_accessibility_basics(logged_in: Callable[[str], TestClient]) -> None:
     users = client.get("/admin/users").text
     for field_id in re.findall(r'<(?:input|select)[^>]*id="([^"]+)"', users):
         assert f'for="{field_id}"' in users, field_id
+
+
+def test_map_shows_what_the_register_admits_without_facts(
+    logged_in: Callable[[str], TestClient],
+) -> None:
+    apply_fixture("web_gaps.yaml")
+    page = logged_in("viewer").get("/admin/map").text
+    assert "DV111" in page and "«Vi kan overføre data til land utenfor EØS.»" in page
+    unknown = _row(page, "Ukjent Leverandør")
+    assert "status-invalid" in unknown and "Ukjent land" in unknown and "DV110" in unknown
+    clauses = _row(page, "Sky Leverandør Ltd")
+    assert "status-invalid" in clauses and "DV109" in clauses and "India" in page

@@ -67,6 +67,14 @@ def test_notice_pages_show_the_applied_register(client: TestClient) -> None:
     assert 'href="/personvern"' in en.text
 
 
+def test_notice_only_in_the_registers_languages(client: TestClient) -> None:
+    apply_fixture("web_gaps.yaml")  # organisation.languages: [nb]
+    assert client.get("/personvern").status_code == 200
+    en = client.get("/privacy")
+    assert en.status_code == 404
+    assert "not available in English" in en.text and 'href="/personvern"' in en.text
+
+
 def test_notice_follows_the_newest_version(client: TestClient) -> None:
     apply_fixture("web_small.yaml")
     assert "Tallverk" not in client.get("/personvern").text

@@ -211,6 +211,16 @@ NB: dict[str, str] = {
     "overføringer, ikke for en leverandør som får opplysninger fast.",
     "transfer_problem_safeguards_copy": "Erklæringen kan ikke si hvor de registrerte får en "
     "kopi av garantiene.",
+    "transfer_basis_scc_unversioned": "Standardavtaler, uten å si hvilke",
+    "transfer_problem_scc_unversioned": "Det står ikke hvilke standardavtaler som er inngått. "
+    "Bare EUs standardavtaler fra 2021 er gyldige.",
+    "transfer_problem_country_unknown": "Vi vet ikke hvilket land mottakeren er i, og dermed "
+    "ikke om opplysningene forlater EØS.",
+    "country_unknown": "Ukjent land",
+    "map_unspecified_transfers": "Registeret sier at opplysninger overføres ut av EØS uten å "
+    "oppgi mottaker, land eller grunnlag:",
+    "map_unnamed_recipients": "Registeret sier at opplysninger gis til mottakere som ikke er "
+    "navngitt:",
     # map
     "map_heading": "Behandlingskart",
     "map_lead": "Slik flyter personopplysningene: fra systemene, gjennom behandlingene, til "
@@ -509,6 +519,15 @@ EN: dict[str, str] = {
     "not a supplier that receives data routinely.",
     "transfer_problem_safeguards_copy": "The notice cannot say where data subjects can get a "
     "copy of the safeguards.",
+    "transfer_basis_scc_unversioned": "Standard contractual clauses, version not stated",
+    "transfer_problem_scc_unversioned": "It is not stated which standard contractual clauses "
+    "were signed. Only the 2021 clauses are valid.",
+    "transfer_problem_country_unknown": "The recipient's country is unknown, so nobody can "
+    "tell whether the data leaves the EEA.",
+    "country_unknown": "Unknown country",
+    "map_unspecified_transfers": "The register says data is transferred outside the EEA "
+    "without naming recipient, country or basis:",
+    "map_unnamed_recipients": "The register says data is given to recipients it does not name:",
     "map_heading": "Processing map",
     "map_lead": "How personal data flows: from the systems, through the processing activities, "
     "to the recipients and the countries where the data is processed.",

@@ -17,7 +17,14 @@ from babel import Locale
 from datavern.core.i18n import Lang
 from datavern.notices.rules import LEGAL_RETENTION_RULES, duration_parts
 from datavern.register.rules import EEA, Finding, lint
-from datavern.register.schema import Activity, Register, Retention, SubProcessor, text_for
+from datavern.register.schema import (
+    UNKNOWN_COUNTRY,
+    Activity,
+    Register,
+    Retention,
+    SubProcessor,
+    text_for,
+)
 from datavern.web.messages import translate
 
 Status = Literal["eea", "transfer", "invalid", "unknown"]
@@ -38,6 +45,8 @@ def localized(value: dict[str, str] | None, lang: Lang, languages: list[str]) ->
 
 
 def country_name(code: str, lang: Lang) -> str:
+    if code == UNKNOWN_COUNTRY:
+        return translate(lang, "country_unknown")
     locale = Locale.parse("nb_NO" if lang == "nb" else "en_GB")
     return str(locale.territories.get(code.upper(), code.upper()))
 
@@ -100,6 +109,8 @@ TRANSFER_PROBLEM_KEYS = {
     "DV106": "transfer_problem_dpf_not_us",
     "DV107": "transfer_problem_derogation",
     "DV108": "transfer_problem_safeguards_copy",
+    "DV109": "transfer_problem_scc_unversioned",
+    "DV110": "transfer_problem_country_unknown",
 }
 
 
@@ -208,6 +219,9 @@ class RegisterView:
     transfers: list[RecipientView]  # outside the EEA, or with an invalid basis
     countries: list[CountryView]
     findings: list[Finding] = field(default_factory=list)  # the whole lint, for the dashboard
+    # What the register admits without the facts (lint errors DV111, DV208), in its own words.
+    unspecified_transfers: str = ""
+    unnamed_recipients: str = ""
 
     @property
     def lint_errors(self) -> int:
@@ -223,7 +237,8 @@ class RegisterView:
 
 
 def _place(code: str, lang: Lang) -> Place:
-    return Place(code, country_name(code, lang), code in EEA)
+    # An unknown country counts as outside the EEA: nobody can say the data stays in it.
+    return Place("?" if code == UNKNOWN_COUNTRY else code, country_name(code, lang), code in EEA)
 
 
 def _recipient(
@@ -308,6 +323,10 @@ def build_register_view(register: Register, lang: Lang, today: date) -> Register
         transfers=[r for r in ordered if r.status in ("transfer", "invalid")],
         countries=countries,
         findings=findings,
+        unspecified_transfers=localized(
+            register.organisation.unspecified_transfers, lang, languages
+        ),
+        unnamed_recipients=localized(register.organisation.unnamed_recipients, lang, languages),
     )
 
 
