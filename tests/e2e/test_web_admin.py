@@ -260,3 +260,24 @@ def test_map_shows_what_the_register_admits_without_facts(
     assert "status-invalid" in unknown and "Ukjent land" in unknown and "DV110" in unknown
     clauses = _row(page, "Sky Leverandør Ltd")
     assert "status-invalid" in clauses and "DV109" in clauses and "India" in page
+
+
+def test_every_example_register_renders_in_the_console_and_notice(
+    logged_in: Callable[[str], TestClient],
+) -> None:
+    from webhelpers import REPO
+
+    from datavern.register.loader import load_register
+    from datavern.register.service import apply_register
+
+    examples = sorted(p for p in (REPO / "examples").iterdir() if (p / "register.yaml").is_file())
+    assert examples, "no example registers"
+    client = logged_in("admin")
+    for folder in examples:
+        with session_scope() as session:
+            apply_register(session, load_register(folder), "test", folder.name)
+        for path in ("/admin", "/admin/register", "/admin/map", "/admin/notices", "/personvern"):
+            response = client.get(path)
+            assert response.status_code == 200, (folder.name, path)
+        for lang in ("nb", "en"):
+            assert client.get(f"/admin/map?lang={lang}").status_code == 200
