@@ -754,14 +754,19 @@ class RequestRun:
     def _retrieve(
         self, coll: Collection, audits: list[tuple[str, dict[str, Any]]]
     ) -> tuple[dict[str, Any], str]:
-        rows: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
+        keyed: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
+        # A table without a primary key may hold several rows under one key (three
+        # log lines of the same e-mail address): every row is the subject's data.
+        loose: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
         for column, values in self._inputs(coll):
             if not values:
                 continue
             for row in coll.connector.retrieve(coll.table, {column: values}, coll.read):
-                rows.setdefault(_key_tuple(coll.row_key(row)), row)
-        found = Found(rows=list(rows.values()))
-        for row in found.rows or []:
+                keyed.setdefault(_key_tuple(coll.row_key(row)), row)
+                if not coll.key_fields:
+                    loose.setdefault(tuple(sorted((k, repr(v)) for k, v in row.items())), row)
+        found = Found(rows=list(loose.values()) if not coll.key_fields else list(keyed.values()))
+        for row in keyed.values():
             found.keys.append(coll.row_key(row))
             if coll.holds:
                 found.dates.append({h.date_field: row.get(h.date_field) for h in coll.holds})
@@ -782,12 +787,12 @@ class RequestRun:
                     "collection": coll.key,
                     "fields": list(coll.read),
                     "personal_fields": read_personal,
-                    "rows": len(found.keys),
+                    "rows": len(found.rows or ()),
                     "keys": self._audit_keys(coll, found.keys),
                 },
             )
         )
-        return {"rows": len(found.keys), "fields": list(coll.read)}, found.sealed()
+        return {"rows": len(found.rows or ()), "fields": list(coll.read)}, found.sealed()
 
     # -- erasure -----------------------------------------------------------------
 
