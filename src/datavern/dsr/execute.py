@@ -105,30 +105,41 @@ def set_fault_hook(hook: FaultHook | None) -> FaultHook | None:
 # Caches: register versions are immutable; live descriptions change rarely
 # --------------------------------------------------------------------------- #
 
-_registers: dict[int, Register] = {}
-_descriptions: dict[int, tuple[float, DatabaseDescription]] = {}
+# Keyed by content hash: a version number means different registers in different databases.
+_registers: dict[str, Register] = {}
 
 
 def register_for(session: Session, number: int) -> Register:
-    cached = _registers.get(number)
-    if cached is None:
-        from datavern.register.service import get_version, register_of
+    """The register of applied version ``number`` (parsed once per content, then cached)."""
+    from datavern.register.models import RegisterVersion
+    from datavern.register.service import get_version, register_of
 
-        cached = register_of(get_version(session, number))
+    digest = session.execute(
+        select(RegisterVersion.content_hash).where(RegisterVersion.number == number)
+    ).scalar_one_or_none()
+    cached = _registers.get(digest) if digest else None
+    if cached is None:
+        version = get_version(session, number)
+        cached = register_of(version)
         if len(_registers) > 16:
             _registers.clear()
-        _registers[number] = cached
+        _registers[version.content_hash] = cached
     return cached
 
 
+_descriptions: dict[int, tuple[SQLConnector, float, DatabaseDescription]] = {}
+
+
 def describe(connector: SQLConnector) -> DatabaseDescription:
-    """The live tables of a connection, cached for a few minutes per connector."""
+    """The live tables of a connection, cached for a few minutes per connector object."""
     now = _time.monotonic()
     cached = _descriptions.get(id(connector))
-    if cached is not None and now - cached[0] < DESCRIBE_TTL:
-        return cached[1]
+    if cached is not None and cached[0] is connector and now - cached[1] < DESCRIBE_TTL:
+        return cached[2]
     description = connector.describe()
-    _descriptions[id(connector)] = (now, description)
+    if len(_descriptions) > 32:
+        _descriptions.clear()
+    _descriptions[id(connector)] = (connector, now, description)
     return description
 
 
@@ -428,7 +439,7 @@ class RequestRun:
             if steps is None:
                 return "done"
             assert self.register is not None
-            self.plan = _plan(self.register, self.register_version, self.identity_types, plan_walk)
+            self.plan = _plan(self.register, self.identity_types, plan_walk)
             self._prepare(steps)
             for step in steps:
                 if step.state == "done" and step.action == "retrieve":
@@ -1436,23 +1447,18 @@ def _reports(
 # Plans and summaries
 # --------------------------------------------------------------------------- #
 
-_plans: dict[tuple[int | None, tuple[str, ...]], Plan] = {}
+_plans: dict[tuple[int, tuple[str, ...]], Plan] = {}
 
 
-def _plan(
-    register: Register,
-    version: int | None,
-    identity_types: Sequence[str],
-    walk: Callable[..., Plan],
-) -> Plan:
-    key = (version, tuple(sorted(identity_types)))
-    cached = _plans.get(key) if version is not None else None
-    if cached is None:
+def _plan(register: Register, identity_types: Sequence[str], walk: Callable[..., Plan]) -> Plan:
+    """The walk for these identity types (cached per register object, which is immutable)."""
+    key = (id(register), tuple(sorted(identity_types)))
+    cached = _plans.get(key)
+    if cached is None or not any(r is register for r in _registers.values()):
         cached = walk(register.dataset, identity_types)
-        if version is not None:
-            if len(_plans) > 64:
-                _plans.clear()
-            _plans[key] = cached
+        if len(_plans) > 64:
+            _plans.clear()
+        _plans[key] = cached
     return cached
 
 
