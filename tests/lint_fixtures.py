@@ -113,7 +113,11 @@ CLEAN: dict[str, Any] = {
                 {
                     "name": "customers",
                     "fields": [
-                        {"name": "email", "data_categories": ["user.contact.email"]},
+                        {
+                            "name": "email",
+                            "data_categories": ["user.contact.email"],
+                            "fides_meta": {"identity": "email"},
+                        },
                         {"name": "id", "data_categories": ["system.operations"]},
                     ],
                 }

@@ -58,10 +58,11 @@ def resolve(register: Register, spec: str) -> tuple[str | int, ...]:
     """`activities[kontaktskjema].retention` -> ("systems", 0, "processing", 2, "retention").
 
     The head names an activity (`activities[key]`), a sub-processor
-    (`sub_processors[key]`) or a top-level field; the rest is field names.
+    (`sub_processors[key]`) or a top-level field; the rest is field names and list
+    indexes (`data_categories.0`).
     """
     head, _, rest = spec.partition(".")
-    tail = tuple(rest.split(".")) if rest else ()
+    tail = tuple(int(p) if p.isdigit() else p for p in rest.split(".")) if rest else ()
     match = re.fullmatch(r"(activities|sub_processors)\[([^\]]+)\]", head)
     if match is None:
         return (head, *tail)
@@ -200,11 +201,22 @@ def test_bysant_privacy_shield_and_indefinite_retention() -> None:
         [
             # Dropbox under the EU-US Privacy Shield, struck down in Schrems II.
             ("transfer-basis-invalid", "sub_processors[dropbox].transfer.basis"),
-            # US providers with no word on a transfer basis.
-            ("transfer-basis-missing", "sub_processors[google].transfer"),
-            ("transfer-basis-missing", "sub_processors[amazon].transfer"),
-            ("transfer-basis-missing", "sub_processors[microsoft-365].transfer"),
-            ("transfer-basis-missing", "sub_processors[skype].transfer"),
+            # Providers the notice places nowhere: whether data leaves the EEA is unknown.
+            ("recipient-country-unknown", "sub_processors[google].country"),
+            ("recipient-country-unknown", "sub_processors[amazon].country"),
+            ("recipient-country-unknown", "sub_processors[microsoft-365].country"),
+            ("recipient-country-unknown", "sub_processors[skype].country"),
+            ("recipient-country-unknown", "sub_processors[telia].country"),
+            # Complaints to TRUSTe instead of Datatilsynet.
+            ("supervisory-authority-not-eea-dpa", "organisation.supervisory_authority.url"),
+            # "tredjeparter som Bysant samarbeider med"; onward transfers by agents.
+            ("recipients-unnamed", "organisation.unnamed_recipients"),
+            ("transfers-unspecified", "organisation.unspecified_transfers"),
+            # "anonymiserte informasjonskapsler", none listed.
+            ("cookies-not-listed", "activities[trafikkmaling].data_categories.0"),
+            # "all informasjon lagret i kundeløsninger": not itemised.
+            ("data-categories-unitemised", "activities[drift-og-backup].data_categories.0"),
+            ("data-categories-unitemised", "sub_processors[dropbox].data_categories.0"),
             # "på ubestemt tid": contact form and reviews.
             ("retention-indefinite", "activities[kontaktskjema].retention.indefinite"),
             ("retention-indefinite", "activities[omtaler].retention.indefinite"),
@@ -236,6 +248,10 @@ def test_bysant_findings_point_at_file_line_column() -> None:
     report = check_register(EXAMPLES / "bysant", today=TODAY)
     file = EXAMPLES / "bysant" / "register.yaml"
     by_rule = {(e.rule.slug, e.path): e.location for e in report.entries}
+    truste = by_rule[
+        ("supervisory-authority-not-eea-dpa", "organisation.supervisory_authority.url")
+    ]
+    assert truste is not None and truste.line == line_of(file, "url: https://feedback-form")
     shield = by_rule[("transfer-basis-invalid", "sub_processors[12].transfer.basis")]
     assert shield is not None and Path(shield.file) == file
     assert shield.line == line_of(file, "basis: privacy_shield")
@@ -267,6 +283,14 @@ def test_hosting_001_unnamed_controller() -> None:
             ("requirement-missing", "activities[identifikasjon].requirement"),
             # "vi tar rollen som databehandler".
             ("processor-role-reminder", "organisation.role"),
+            # "utvalgte leverandører", registrars and SSL vendors, none named; data
+            # "kan [...] bli overført til [...] land utenfor EU / EØS".
+            ("recipients-unnamed", "organisation.unnamed_recipients"),
+            ("transfers-unspecified", "organisation.unspecified_transfers"),
+            # Cookies with a browser opt-out, none listed.
+            ("cookies-not-listed", "activities[informasjonskapsler].data_categories.0"),
+            # "visse opplysninger" shared with registrars.
+            ("data-categories-unitemised", "activities[domene-og-ssl].data_categories.0"),
         ],
     )
 
@@ -279,14 +303,26 @@ def test_07_sor_us_transfers() -> None:
             # personopplysninger blir overført til, og behandlet i, USA".
             ("transfer-derogation", "sub_processors[squareup].transfer.basis"),
             # A general "EU Standard Contractual Clauses" claim without version,
-            # party or copy: recorded as no verifiable basis.
-            ("transfer-basis-missing", "sub_processors[managewp].transfer.basis"),
-            ("transfer-basis-missing", "sub_processors[atlassian].transfer.basis"),
-            ("transfer-basis-missing", "sub_processors[facebook-inc].transfer.basis"),
-            ("transfer-basis-missing", "sub_processors[google].transfer.basis"),
-            ("transfer-basis-missing", "sub_processors[delighted].transfer.basis"),
+            # party or copy, for the recipients the notice places in the US.
+            ("scc-version-unknown", "sub_processors[managewp].transfer.basis"),
+            ("scc-version-unknown", "sub_processors[atlassian].transfer.basis"),
+            # ... and recipients the notice places nowhere.
+            ("recipient-country-unknown", "sub_processors[facebook-inc].country"),
+            ("recipient-country-unknown", "sub_processors[google].country"),
+            ("recipient-country-unknown", "sub_processors[delighted].country"),
+            ("recipient-country-unknown", "sub_processors[payex].country"),
+            ("recipient-country-unknown", "sub_processors[globalsign].country"),
+            ("recipient-country-unknown", "sub_processors[telia].country"),
             # Linode LLC (USA), data centre "innenfor EU", no transfer basis.
             ("transfer-basis-missing", "sub_processors[linode].transfer"),
+            # "tredjepart som 07 SØR IT DRIFT AS samarbeider med, så vel innenfor som
+            # utenfor EØS", and international registrars.
+            ("recipients-unnamed", "organisation.unnamed_recipients"),
+            ("transfers-unspecified", "organisation.unspecified_transfers"),
+            # Cookies "i markedsføringsøyemed", details in a policy not in the notice.
+            ("cookies-not-listed", "activities[tjenesteanalyse].data_categories.3"),
+            ("cookies-not-listed", "activities[annonser-og-markedsforing].data_categories.0"),
+            ("data-categories-unitemised", "activities[sitebuilder].data_categories.0"),
             # No data processing agreement mentioned.
             ("dpa-missing", "sub_processors[payex].dpa_signed"),
             ("dpa-missing", "sub_processors[squareup].dpa_signed"),
@@ -338,6 +374,16 @@ def test_integrasjonspartner_bits_contact_bases_and_retention() -> None:
             ("retention-period-missing", "activities[kontraktsforpliktelser].retention"),
             ("retention-period-missing", "activities[jobbsoknader].retention"),
             ("processor-role-reminder", "organisation.role"),
+            # "distributører, agenter, underleverandører og andre assosierte
+            # organisasjoner", none named.
+            ("recipients-unnamed", "organisation.unnamed_recipients"),
+            # Cookies "for forretnings-og markedsføringsinformasjon", none listed.
+            (
+                "cookies-not-listed",
+                "activities[informasjonskapsler-og-analyse].data_categories.1",
+            ),
+            # "samler vi inn opplysningene du gir": not itemised.
+            ("data-categories-unitemised", "activities[jobbsoknader].data_categories.0"),
         ],
     )
 
@@ -362,6 +408,13 @@ def test_bizbot_fodselsnummer_and_no_retention() -> None:
                 "activities[statistikk-og-informasjonskapsler].consent_purpose",
             ),
             ("controller-org-nr-missing", "organisation.org_nr"),
+            # "Leverandører, konsulenter, markedsføringspartnere", none named.
+            ("recipients-unnamed", "organisation.unnamed_recipients"),
+            # "førsteparts informasjonskapsler", none listed.
+            (
+                "cookies-not-listed",
+                "activities[statistikk-og-informasjonskapsler].data_categories.0",
+            ),
         ],
     )
     register, found = findings("bizbot")
@@ -370,3 +423,50 @@ def test_bizbot_fodselsnummer_and_no_retention() -> None:
     assert retention == {
         resolve(register, f"activities[{a.key}].retention") for _, a in register.activities()
     }
+
+
+# ------------------------------------------------------------------ what the notices do not say
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_no_example_holds_a_todo_placeholder(name: str) -> None:
+    report = check_register(EXAMPLES / name, today=TODAY)
+    assert [e for e in report.entries if e.rule.id == "DV904"] == []
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_the_dataset_graph_of_every_example_is_sound(name: str) -> None:
+    report = check_register(EXAMPLES / name, today=TODAY)
+    assert [e.message for e in report.entries if e.rule.id.startswith("DV95")] == []
+
+
+def test_seed_countries_are_known_only_where_the_notice_gives_them() -> None:
+    """Countries taken from public knowledge were replaced by `unknown` (DV110)."""
+    unknown = {
+        name: sorted(p.key for p in load(name).register.sub_processors if p.country == "unknown")
+        for name in SEEDS
+    }
+    assert unknown["bysant"] == ["amazon", "google", "microsoft-365", "skype", "telia"]
+    assert unknown["07-sor-it-drift"] == [
+        "delighted",
+        "facebook-inc",
+        "globalsign",
+        "google",
+        "payex",
+        "telia",
+    ]
+
+
+def test_unnamed_recipients_and_transfers_only_where_the_notice_states_them() -> None:
+    recipients = {n for n in SEEDS if load(n).register.organisation.unnamed_recipients}
+    transfers = {n for n in SEEDS if load(n).register.organisation.unspecified_transfers}
+    assert recipients == set(SEEDS)
+    # Seeds 003 and 004 say nothing about transfers at all: nothing to record.
+    assert transfers == {"bysant", "hosting-001", "07-sor-it-drift"}
+
+
+def test_every_seed_uses_cookies_without_listing_them() -> None:
+    for name in SEEDS:
+        register, found = findings(name)
+        assert not register.cookies
+        assert any(f.slug == "cookies-not-listed" for f in found), name

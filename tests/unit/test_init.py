@@ -9,7 +9,7 @@ import pytest
 
 from datavern.core.errors import InvalidInput
 from datavern.register.loader import load_register
-from datavern.register.rules import Severity, lint
+from datavern.register.rules import Severity, lint, path_str
 from datavern.register.scaffold import (
     FILES,
     CompanyFacts,
@@ -34,7 +34,12 @@ def test_scaffold_loads_and_has_no_lint_findings(tmp_path: Path) -> None:
     assert sorted(loaded.files) == sorted(FILES)
     findings = lint(register, today=TODAY)
     assert [f"{f.id} {f.message}" for f in findings if f.severity is Severity.error] == []
-    assert [f"{f.id} {f.message}" for f in findings] == []
+    # Only the placeholders are reported (DV904): the scaffold is not ready to publish.
+    assert [f"{f.id} {f.message}" for f in findings if f.id != "DV904"] == []
+    assert {path_str(f.path) for f in findings if f.id == "DV904"} >= {
+        "organisation.address.street",
+        "organisation.address.city",
+    }
 
 
 def test_scaffold_covers_every_notice_item(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from datavern.core.i18n import LANGUAGES, Lang, long_date
 from datavern.notices import vocabulary as vocab
 from datavern.notices.rules import LEGAL_RETENTION_RULES, duration_parts, is_eea
 from datavern.register.schema import (
+    UNKNOWN_COUNTRY,
     Activity,
     Address,
     Contact,
@@ -163,6 +164,7 @@ class RecipientView:
     processor: bool
     dpa: bool
     purposes: list[Text] = field(default_factory=list)
+    country_unknown: bool = False  # the register does not know where it is (country: unknown)
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,10 @@ class NoticeView:
     marketing_purposes: list[Text]
     consent_purposes: list[Text]
     consent_withdrawal: list[tuple[Text, Text | None]]
+    # What the register records but cannot name (organisation.unnamed_recipients,
+    # unspecified_transfers): the notice says so instead of staying silent.
+    unnamed_recipients: Text | None = None
+    unspecified_transfers: Text | None = None
 
     @property
     def processors_have_dpa(self) -> bool:
@@ -238,6 +244,11 @@ class NoticeView:
     @property
     def transfers(self) -> list[RecipientView]:
         return [r for r in self.recipients if r.outside_eea]
+
+    @property
+    def unknown_locations(self) -> list[RecipientView]:
+        """Recipients whose country is unknown, with no known place outside the EEA."""
+        return [r for r in self.recipients if r.country_unknown and not r.outside_eea]
 
     @property
     def sourced(self) -> list[PurposeView]:
@@ -394,9 +405,11 @@ def _place(code: str, lang: str) -> Place:
 def _recipient(processor: SubProcessor, lang: str, texts: _Texts) -> RecipientView:
     codes = [processor.country, *[c for c in processor.locations if c != processor.country]]
     places = [_place(c, lang) for c in codes]
+    unknown = processor.country == UNKNOWN_COUNTRY
     # As in the lint (register/rules.py): a recipient seated or processing outside the
-    # EEA receives a transfer (chapter V), whatever its data centre.
-    outside_places = [p for p in places if not p.eea]
+    # EEA receives a transfer (chapter V), whatever its data centre. An unknown country
+    # is neither inside nor outside: the notice says it cannot tell.
+    outside_places = [p for p in places if not p.eea and p.code != UNKNOWN_COUNTRY]
     outside = bool(outside_places) or (
         processor.transfer is not None and processor.transfer.basis.value != "eea"
     )
@@ -407,6 +420,8 @@ def _recipient(processor: SubProcessor, lang: str, texts: _Texts) -> RecipientVi
         )
     elif outside:
         transfer_text = vocab.transfer_basis_text("none", lang)
+    elif unknown:
+        transfer_text = vocab.transfer_basis_text("unknown_country", lang)
     else:
         transfer_text = vocab.transfer_basis_text("eea", lang)
     return RecipientView(
@@ -427,6 +442,7 @@ def _recipient(processor: SubProcessor, lang: str, texts: _Texts) -> RecipientVi
         and (transfer.basis.value in ("scc_2021", "bcr") or bool(transfer.safeguards_url)),
         processor=processor.role == "processor",
         dpa=processor.dpa_signed is not None,
+        country_unknown=unknown,
     )
 
 
@@ -501,6 +517,8 @@ def build_view(register: Register, meta: NoticeMeta | None, lang: str) -> Notice
             for cp in register.consent_purposes
             if (name := texts(cp.name)) is not None
         ],
+        unnamed_recipients=texts(org.unnamed_recipients),
+        unspecified_transfers=texts(org.unspecified_transfers),
     )
 
 

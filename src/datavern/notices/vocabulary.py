@@ -328,6 +328,26 @@ TRANSFER_BASES: dict[str, dict[str, str]] = {
             "Article 46)."
         ),
     },
+    "scc_unversioned": {
+        "nb": (
+            "Standardavtaler fra EU-kommisjonen, uten at vi har oppgitt hvilke. Bare "
+            "standardavtalene fra 2021 (beslutning 2021/914) gir grunnlag for overføring i dag."
+        ),
+        "en": (
+            "Standard contractual clauses of the European Commission, without our stating "
+            "which. Only the 2021 clauses (Decision 2021/914) cover a transfer today."
+        ),
+    },
+    "unknown_country": {
+        "nb": (
+            "Ukjent. Vi har ikke oppgitt hvor mottakeren holder til, og kan derfor ikke si "
+            "om opplysningene overføres ut av EØS."
+        ),
+        "en": (
+            "Unknown. We have not stated where the recipient is based, so we cannot say "
+            "whether the data is transferred outside the EEA."
+        ),
+    },
     "bcr": {
         "nb": ("Bindende virksomhetsregler som personvernmyndighetene har godkjent (artikkel 47)."),
         "en": "Binding corporate rules approved by the data protection authorities (Article 47).",
@@ -517,6 +537,8 @@ def trigger_text(trigger: str, lang: str) -> str:
 
 
 def country_name(code: str, lang: str) -> str:
+    if code == "unknown":  # schema.UNKNOWN_COUNTRY: the register does not know
+        return "ukjent land" if lang == "nb" else "unknown country"
     locale = Locale.parse("nb_NO" if lang == "nb" else "en_GB")
     return str(locale.territories.get(code.upper(), code))
 

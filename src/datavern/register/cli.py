@@ -117,18 +117,25 @@ def check(
         help="text for people, json for scripts, sarif (2.1.0) for code-scanning tools.",
         case_sensitive=False,
     ),
+    live: bool = typer.Option(
+        False,
+        "--live",
+        help="Also compare the datasets with the live databases of their stored connections "
+        "(needs DATAVERN_CONNECTION_KEY).",
+    ),
 ) -> None:
     """Validate and lint a register against GDPR and Norwegian law (a CI gate).
 
     Exit codes: 0 no finding at or above --fail-on, 1 findings at or above it,
-    2 invalid input (every problem is listed with file:line:column). The rules
-    are described in docs/lint-rules.md.
+    2 invalid input (every problem is listed with file:line:column), or with --live a
+    database that could not be read. The rules are described in docs/lint-rules.md.
     """
     from datavern.core.clock import OSLO, now
     from datavern.core.config import get_settings
     from datavern.core.errors import InvalidInput
     from datavern.register.lint import (
         CheckReport,
+        LiveSource,
         check_register,
         default_register_path,
         dumps,
@@ -143,7 +150,9 @@ def check(
     except InvalidInput as exc:
         report = CheckReport("", False, entries_from_problems(exc.problems))
     else:
-        report = check_register(target, today=now().astimezone(OSLO).date())
+        report = check_register(
+            target, today=now().astimezone(OSLO).date(), live=LiveSource() if live else None
+        )
     if output_format is OutputFormat.json:
         typer.echo(dumps(to_json(report, fail_on)))
     elif output_format is OutputFormat.sarif:

@@ -11,14 +11,27 @@ Output formats (documented in docs/lint-rules.md, "Output"):
 - sarif: SARIF 2.1.0 with every rule in ``tool.driver.rules``; invalid input is
   reported as results of rule ``DV000`` at level ``error``.
 
+Besides ``rules.lint`` the runner reports what needs more than the register model:
+- the dataset graph (DV951-DV954): ``dsr.graph.graph_errors`` names each place by
+  dataset, collection and field name; the runner turns the names into model paths
+  (fideslang sorts collections and fields by name, as ``LoadedRegister.where`` does);
+- TODO markers in YAML comments (DV904), from the raw files (the loader keeps no
+  comments), placed at the marker;
+- with ``live``, the datasets against the live databases (DV955-DV959).
+
 Exit codes (``exit_code``): 0 clean, 1 a finding at or above ``--fail-on``,
-2 invalid input. Invalid input exits 2 in every format.
+2 invalid input. Invalid input exits 2 in every format. With ``--live``, a database
+that could not be read (DV958) also exits 2 whatever ``--fail-on`` says: the check
+that was asked for was not done, which is not the same as passing it.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
-from collections.abc import Iterable
+import os
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -34,13 +47,28 @@ from rich.text import Text
 from datavern import __version__
 from datavern.core.errors import DatavernError, InvalidInput, Location, Problem
 from datavern.register.rules import (
+    DATASET_IDENTITY_INVALID,
+    DATASET_ORDER_INVALID,
+    DATASET_REFERENCE_INVALID,
+    DATASET_UNREACHABLE,
+    GRAPH_CODE_RULES,
+    LIVE_COLLECTION_MISSING,
+    LIVE_COLUMN_UNDECLARED,
+    LIVE_DATABASE_UNREACHABLE,
+    LIVE_FIELD_MISSING,
+    LIVE_NOT_CHECKED,
     REGISTER_INVALID,
     RULES,
+    TODO_PLACEHOLDER,
     Finding,
     Rule,
     Severity,
     lint,
     path_str,
+    personal_column_hint,
+)
+from datavern.register.rules import (
+    Path as ModelPath,
 )
 
 # Where the rules are documented; SARIF wants an absolute helpUri (SARIF 2.1.0
@@ -100,8 +128,13 @@ class CheckReport:
             "info": self.count(Severity.info),
         }
 
+    @property
+    def incomplete(self) -> bool:
+        """``--live`` could not read a database: the comparison asked for was not made."""
+        return any(e.rule is LIVE_DATABASE_UNREACHABLE for e in self.entries)
+
     def exit_code(self, fail_on: FailOn) -> int:
-        if not self.valid:
+        if not self.valid or self.incomplete:
             return 2
         if fail_on is FailOn.never:
             return 0
@@ -188,8 +221,332 @@ def _main_file(path: Path) -> Location:
     return Location(str(path), 1, 1)
 
 
-def check_register(path: Path, *, today: date) -> CheckReport:
-    """Load and lint the register at ``path``; never raises for bad input."""
+# ------------------------------------------------------------------ the dataset graph
+
+
+def _named(items: Sequence[Any] | None, name: str) -> int | None:
+    for index, item in enumerate(items or []):
+        if getattr(item, "name", None) == name:
+            return index
+    return None
+
+
+def _field_path(fields: Sequence[Any] | None, dotted: str) -> ModelPath | None:
+    """The model path of a (nested, dotted) field inside ``fields``: ("fields", k, ...)."""
+    if not dotted:
+        return ()
+    # A field name may itself hold dots: try the longest name first.
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        index = _named(fields, ".".join(parts[:cut]))
+        if index is None:
+            continue
+        rest = _field_path((fields or [])[index].fields, ".".join(parts[cut:]))
+        if rest is not None:
+            return ("fields", index, *rest)
+    return None
+
+
+def dataset_path(
+    register: Any, dataset: str, collection: str | None = None, field_name: str | None = None
+) -> ModelPath:
+    """The model path of a place named by dataset key, collection and field names; as far
+    down as the names lead (an unknown name stops at its parent)."""
+    index = next((i for i, d in enumerate(register.dataset) if d.fides_key == dataset), None)
+    if index is None:
+        return ("dataset",)
+    path: ModelPath = ("dataset", index)
+    if collection is None:
+        return path
+    ds = register.dataset[index]
+    c = _named(ds.collections, collection)
+    if c is None:
+        return path
+    path = (*path, "collections", c)
+    if field_name is None:
+        return path
+    inner = _field_path(ds.collections[c].fields, field_name)
+    return path if inner is None else (*path, *inner)
+
+
+def _graph_rule(code: str) -> Rule:
+    rule = GRAPH_CODE_RULES.get(code)
+    if rule is not None:
+        return rule
+    # A code the DSR engine added later: its family decides (tests pin the known ones).
+    if "after" in code:
+        return DATASET_ORDER_INVALID
+    if "identity" in code:
+        return DATASET_IDENTITY_INVALID
+    if "unreachable" in code:
+        return DATASET_UNREACHABLE
+    return DATASET_REFERENCE_INVALID
+
+
+def graph_findings(register: Any) -> list[Finding]:
+    """The DSR engine's dataset-graph problems (docs/dsr-plan.md) as findings DV951-DV954.
+
+    A duplicate dataset key is left to DV901, which ``lint`` reports already.
+    """
+    from datavern.dsr.graph import graph_errors
+
+    if not register.dataset:
+        return []
+    findings: list[Finding] = []
+    for problem in graph_errors(register.dataset):
+        rule = _graph_rule(problem.code)
+        if rule.id == "DV901":
+            continue
+        path = dataset_path(register, problem.dataset, problem.collection, problem.field)
+        findings.append(
+            Finding(
+                rule,
+                f"{problem.where}: {problem.message} [{problem.code}]",
+                (*path, *problem.key),
+                rule.fix,
+            )
+        )
+    return findings
+
+
+# ------------------------------------------------------------------ TODO in comments
+
+# A comment that starts with the marker: `# TODO` or `# TODO: ...` (the scaffold's
+# explanations mention "TODO" mid-sentence and are not markers).
+_TODO_COMMENT = re.compile(r"(?:^|(?<=[ \t]))#[ \t]*TODO\b", re.M)
+
+
+def todo_comments(text: str) -> list[tuple[int, int]]:
+    """(line, column), 1-based, of every ``# TODO`` comment marker in a YAML text.
+
+    A ``#`` inside a quoted or block scalar is text, not a comment; PyYAML's scanner
+    (which skips comments) gives the spans of the scalars.
+    """
+    import yaml
+
+    candidates = [m.start() for m in _TODO_COMMENT.finditer(text)]
+    if not candidates:
+        return []
+    spans: list[tuple[int, int]] = []
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, yaml.ScalarToken):
+                spans.append((token.start_mark.index, token.end_mark.index))
+    except yaml.YAMLError:
+        return []
+    starts = [a for a, _ in spans]
+    out: list[tuple[int, int]] = []
+    for offset in candidates:
+        k = bisect.bisect_right(starts, offset) - 1
+        if k >= 0 and spans[k][0] <= offset < spans[k][1]:
+            continue
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        out.append((line, column))
+    return out
+
+
+def _display_root(path: Path) -> Path:
+    """The folder the loader names the register's files from (its Location.file)."""
+    return path if path.is_dir() else path.parent
+
+
+def todo_comment_entries(loaded: Any, path: Path, taken: set[tuple[str, int]]) -> list[Entry]:
+    """DV904 for ``# TODO`` comments, except on lines a finding already points at."""
+    entries: list[Entry] = []
+    root = _display_root(path)
+    for rel, text in loaded.files.items():
+        display = os.path.normpath(os.path.join(root, rel))
+        for line, column in todo_comments(text):
+            if (display, line) in taken:
+                continue
+            entries.append(
+                Entry(
+                    TODO_PLACEHOLDER,
+                    "a `# TODO` comment marks a value on this line or below as a placeholder",
+                    "",
+                    TODO_PLACEHOLDER.fix,
+                    Location(display, line, column),
+                )
+            )
+    return entries
+
+
+# ------------------------------------------------------------------ --live
+
+
+class LiveSource:
+    """Where ``--live`` reads the databases: the stored connections (connectors service).
+
+    Tests may pass any object with the same two methods.
+    """
+
+    def connections(self) -> set[str]:
+        from datavern.cli.common import ensure_database
+        from datavern.connectors import service
+        from datavern.core.db import session_scope
+
+        ensure_database()
+        with session_scope() as session:
+            return {c.name for c in service.list_connections(session)}
+
+    def describe(self, name: str) -> Any:
+        """The live tables of connection ``name`` (a ``DatabaseDescription``)."""
+        from datavern.connectors import service
+        from datavern.core.db import session_scope
+
+        with session_scope() as session:
+            return service.describe_connection(session, name)
+
+
+def _live_connection(register: Any, dataset: str, stored: set[str]) -> tuple[str | None, bool]:
+    """(connection name, named in dsr.connections) as the DSR engine resolves it."""
+    named = register.dsr.connections if register.dsr is not None else {}
+    if dataset in named:
+        return named[dataset], True
+    # The engine's default: the connection named like the dataset (dsr/execute.py).
+    return (dataset if dataset in stored else None), False
+
+
+def live_findings(register: Any, source: Any) -> list[Finding]:
+    """Every declared collection and field against the live database (DV955-DV959)."""
+    from datavern.dsr.execute import column_of, table_name
+
+    findings: list[Finding] = []
+    if not register.dataset:
+        return findings
+    try:
+        stored: set[str] = set(source.connections())
+    except DatavernError as exc:
+        for i, ds in enumerate(register.dataset):
+            findings.append(
+                Finding(
+                    LIVE_DATABASE_UNREACHABLE,
+                    f"dataset {ds.fides_key!r}: the stored connections cannot be read: {exc}",
+                    ("dataset", i),
+                    LIVE_DATABASE_UNREACHABLE.fix,
+                )
+            )
+        return findings
+    described: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+    declared_tables: dict[str, set[str]] = {}
+    first_dataset: dict[str, int] = {}
+    for i, ds in enumerate(register.dataset):
+        here: ModelPath = ("dataset", i)
+        name, configured = _live_connection(register, ds.fides_key, stored)
+        if name is None:
+            findings.append(
+                Finding(
+                    LIVE_NOT_CHECKED,
+                    f"dataset {ds.fides_key!r} was not compared with a live database: "
+                    "`dsr.connections` does not name its connection and no stored connection "
+                    "is named like it",
+                    here,
+                    LIVE_NOT_CHECKED.fix,
+                )
+            )
+            continue
+        if name not in described and name not in failed:
+            try:
+                described[name] = source.describe(name)
+            except DatavernError as exc:
+                failed[name] = str(exc)
+        if name in failed:
+            where = " (named in `dsr.connections`)" if configured else ""
+            findings.append(
+                Finding(
+                    LIVE_DATABASE_UNREACHABLE,
+                    f"dataset {ds.fides_key!r}: connection {name!r}{where} cannot be read: "
+                    f"{failed[name]}",
+                    ("dsr", "connections", ds.fides_key) if configured else here,
+                    LIVE_DATABASE_UNREACHABLE.fix,
+                )
+            )
+            continue
+        tables = {c.name: c for c in described[name].collections}
+        first_dataset.setdefault(name, i)
+        declared = declared_tables.setdefault(name, set())
+        for j, collection in enumerate(ds.collections):
+            if collection.fides_meta is not None and collection.fides_meta.skip_processing:
+                continue  # the engine never reads it
+            at: ModelPath = (*here, "collections", j)
+            table = table_name(register, ds.fides_key, collection.name)
+            declared.add(table)
+            live = tables.get(table)
+            if live is None:
+                findings.append(
+                    Finding(
+                        LIVE_COLLECTION_MISSING,
+                        f"{ds.fides_key}.{collection.name}: connection {name!r} has no table "
+                        f"{table!r}",
+                        at,
+                        LIVE_COLLECTION_MISSING.fix,
+                    )
+                )
+                continue
+            columns = set(live.column_names)
+            fields = {column_of(f.name): k for k, f in enumerate(collection.fields)}
+            for column, k in fields.items():
+                if column not in columns:
+                    findings.append(
+                        Finding(
+                            LIVE_FIELD_MISSING,
+                            f"{ds.fides_key}.{collection.name}.{column}: table {table!r} in "
+                            f"connection {name!r} has no column {column!r}",
+                            (*at, "fields", k),
+                            LIVE_FIELD_MISSING.fix,
+                        )
+                    )
+            for column in live.column_names:
+                hint = personal_column_hint(column)
+                if column not in fields and hint:
+                    findings.append(
+                        Finding(
+                            LIVE_COLUMN_UNDECLARED,
+                            f"{ds.fides_key}.{collection.name}: column {column!r} of table "
+                            f"{table!r} looks like {hint} but is not declared",
+                            (*at, "fields"),
+                            LIVE_COLUMN_UNDECLARED.fix,
+                        )
+                    )
+    for name, tables_declared in declared_tables.items():
+        for live in described[name].collections:
+            if live.name in tables_declared:
+                continue
+            hints = [c for c in live.column_names if personal_column_hint(c)]
+            if hints:
+                ds = register.dataset[first_dataset[name]]
+                findings.append(
+                    Finding(
+                        LIVE_COLUMN_UNDECLARED,
+                        f"connection {name!r}: table {live.name!r}, which no dataset declares, "
+                        f"has columns that look like personal data ({', '.join(hints)})",
+                        ("dataset", first_dataset[name], "collections"),
+                        f"Declare the table as a collection of dataset {ds.fides_key!r} (or "
+                        "another dataset on this connection) so requests find it, or confirm "
+                        "it holds no personal data.",
+                    )
+                )
+    return findings
+
+
+# ------------------------------------------------------------------ the check
+
+
+def _sorted_entries(findings: Iterable[Finding], loaded: Any, fallback: Location) -> list[Entry]:
+    return [
+        Entry(f.rule, f.message, path_str(f.path), f.fix, _locate(loaded, f, fallback))
+        for f in sorted(findings, key=Finding.sort_key)
+    ]
+
+
+def check_register(path: Path, *, today: date, live: Any | None = None) -> CheckReport:
+    """Load and lint the register at ``path``; never raises for bad input.
+
+    ``live``: a ``LiveSource`` (or an object with its methods) to compare the datasets
+    with the live databases (``datavern check --live``).
+    """
     from datavern.register.loader import load_register
 
     try:
@@ -207,10 +564,29 @@ def check_register(path: Path, *, today: date) -> CheckReport:
             str(path), False, entries_from_problems(_problem_from_exception(exc, path))
         )
     fallback = _main_file(path)
-    entries = [
-        Entry(f.rule, f.message, path_str(f.path), f.fix, _locate(loaded, f, fallback))
-        for f in lint(loaded.register, today=today)
-    ]
+    findings = [*lint(loaded.register, today=today), *graph_findings(loaded.register)]
+    if live is not None:
+        findings += live_findings(loaded.register, live)
+    entries = _sorted_entries(findings, loaded, fallback)
+    taken = {
+        (e.location.file, e.location.line or 0)
+        for e in entries
+        if e.rule is TODO_PLACEHOLDER and e.location is not None
+    }
+    todo = todo_comment_entries(loaded, path, taken)
+    if todo:
+        # The TODO entries (values and comments) in file order; every other rule keeps
+        # the path order (sorted() is stable).
+        todos = sorted(
+            [e for e in entries if e.rule is TODO_PLACEHOLDER] + todo,
+            key=lambda e: (
+                (e.location.file, e.location.line or 0, e.location.column or 0)
+                if e.location
+                else ("", 0, 0)
+            ),
+        )
+        others = [e for e in entries if e.rule is not TODO_PLACEHOLDER]
+        entries = sorted([*others, *todos], key=lambda e: (e.severity.rank, e.rule.id))
     return CheckReport(str(path), True, entries)
 
 
@@ -302,6 +678,15 @@ def print_text(report: CheckReport, out: Console, err: Console) -> None:
             out.print(Text(f"    fix: {rule.fix}", style="green"), soft_wrap=True, highlight=False)
         out.print()
     style = "bold red" if report.count(Severity.error) else "bold green"
+    if report.incomplete:
+        out.print(
+            Text(
+                "--live: a database could not be read, so the comparison is incomplete (exit 2)",
+                style="bold red",
+            ),
+            soft_wrap=True,
+            highlight=False,
+        )
     if not report.entries:
         out.print(Text(f"{report.register}: no findings", style="bold green"), soft_wrap=True)
     out.print(Text(summary_line(report), style=style), soft_wrap=True, highlight=False)

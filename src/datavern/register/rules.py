@@ -28,6 +28,7 @@ Decisions where the law leaves room:
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
@@ -218,6 +220,33 @@ TRANSFER_SAFEGUARDS_COPY = _rule(
     "Set `transfer.safeguards_url` to where the clauses or rules are published, "
     "or to the page that explains how to ask for a copy.",
 )
+SCC_VERSION_UNKNOWN = _rule(
+    "DV109",
+    "scc-version-unknown",
+    ERROR,
+    "GDPR art. 46(2)(c) and 13(1)(f); Commission Implementing Decision (EU) 2021/914 art. 4",
+    "Standard contractual clauses are claimed without saying which.",
+    "Check which clauses were signed. Only the 2021 clauses (Decision (EU) 2021/914) are "
+    "valid since 27 December 2022: record `basis: scc_2021` with `safeguards_url`, or sign them.",
+)
+RECIPIENT_COUNTRY_UNKNOWN = _rule(
+    "DV110",
+    "recipient-country-unknown",
+    ERROR,
+    "GDPR art. 13(1)(f), 14(1)(f) and 30(1)(e)",
+    "A recipient's country is unknown, so nobody can tell whether data leaves the EEA.",
+    "Find out where the recipient is established and where it stores or accesses the data; "
+    "set `country` and `locations`, and a `transfer` basis for any country outside the EEA.",
+)
+TRANSFERS_UNSPECIFIED = _rule(
+    "DV111",
+    "transfers-unspecified",
+    ERROR,
+    "GDPR art. 13(1)(f), 14(1)(f), 30(1)(e) and 44",
+    "Data may be transferred outside the EEA, but recipient, country and basis are not stated.",
+    "Name each recipient outside the EEA under `sub_processors` with its countries and "
+    "transfer basis, then remove `organisation.unspecified_transfers`.",
+)
 
 # DV2xx: recipients and processors.
 DPA_MISSING = _rule(
@@ -277,6 +306,16 @@ JOINT_CONTROLLER = _rule(
     "A joint controller: the essence of the arrangement must be available to data subjects.",
     "Make sure the art. 26 arrangement exists and its essence is described in the notice.",
 )
+RECIPIENTS_UNNAMED = _rule(
+    "DV208",
+    "recipients-unnamed",
+    ERROR,
+    "GDPR art. 13(1)(e), 14(1)(e), 15(1)(c), 28(3) and 30(1)(d); CJEU C-154/21 "
+    "Österreichische Post",
+    "Data goes to recipients the register does not name.",
+    "Add every recipient under `sub_processors` (name, country, service, data, agreement), "
+    "then remove `organisation.unnamed_recipients`.",
+)
 
 # DV3xx: the controller and what the notice must say about it.
 CONTROLLER_EMAIL_MISSING = _rule(
@@ -335,6 +374,15 @@ PROCESSOR_ROLE = _rule(
     "The organisation is (also) a processor for its customers.",
     "Keep a record of processing per customer (art. 30(2)) and follow each customer's "
     "documented instructions; the notice covers only what you control.",
+)
+AUTHORITY_NOT_DPA = _rule(
+    "DV308",
+    "supervisory-authority-not-eea-dpa",
+    ERROR,
+    "GDPR art. 13(2)(d), 14(2)(e), 51 and 77",
+    "The complaint route named is not a data protection authority in the EEA.",
+    "Remove the `supervisory_authority` override to use Datatilsynet, or name the EEA "
+    "authority that is competent (its own website as `url`).",
 )
 
 # DV4xx: each activity's purpose, legal basis and the art. 13/14 items it must supply.
@@ -612,6 +660,15 @@ EMAIL_DOUBLE_OPT_IN = _rule(
     "Set `double_opt_in: true`: a confirmation e-mail proves that the owner of the address "
     "consented, which you must be able to show.",
 )
+COOKIES_NOT_LISTED = _rule(
+    "DV805",
+    "cookies-not-listed",
+    ERROR,
+    "ekomloven § 3-15; GDPR art. 13(1)(c) and (e)",
+    "An activity uses cookies, but the register lists none.",
+    "List every cookie under `cookies` (name, provider, purpose, duration, category) with the "
+    "consent purpose it needs, so the notice and the banner can show them.",
+)
 
 # DV9xx: the register as a record of processing.
 DUPLICATE_KEY = _rule(
@@ -631,6 +688,144 @@ DATASET_CATEGORY_UNDECLARED = _rule(
     "Add the category (or a broader one) to the activity that processes it, or correct the "
     "dataset annotation.",
 )
+DATA_CATEGORIES_UNITEMISED = _rule(
+    "DV903",
+    "data-categories-unitemised",
+    WARNING,
+    "GDPR art. 14(1)(d), 15(1)(b) and 30(1)(c)",
+    "Data is recorded only as `user`, the root of every personal data category.",
+    "List the kinds of personal data, e.g. user.name, user.contact.email, "
+    "user.financial.bank_account; see docs/register.md, 'Taxonomy'.",
+)
+TODO_PLACEHOLDER = _rule(
+    "DV904",
+    "todo-placeholder",
+    WARNING,
+    "GDPR art. 5(1)(a), 5(2) and 12(1)",
+    "The register still holds TODO placeholders: it is not ready to publish.",
+    "Replace each value marked TODO with the real fact and delete the marker; "
+    "`datavern init` writes them for what only you know.",
+)
+
+# DV95x: the datasets as a graph a data-subject request can walk (docs/dsr-plan.md), and,
+# with `datavern check --live`, the datasets against the live databases. These are
+# reported by the runner (lint.py), which reads the datasets with the DSR engine and the
+# databases through the connectors; `lint` itself stays pure and never reports them.
+DATASET_UNREACHABLE = _rule(
+    "DV951",
+    "dataset-personal-data-unreachable",
+    ERROR,
+    "GDPR art. 12(2), 15(1) and 17(1)",
+    "A collection holds personal data that no identity reaches: a request can never find it.",
+    "Mark the field that identifies the person with `fides_meta.identity` (e.g. email), or "
+    "reference the collection from one an identity reaches (`fides_meta.references`).",
+)
+DATASET_REFERENCE_INVALID = _rule(
+    "DV952",
+    "dataset-reference-invalid",
+    ERROR,
+    "GDPR art. 12(2), 15(1) and 17(1)",
+    "A dataset reference names a dataset, collection or field that does not exist, or "
+    "cannot be followed.",
+    "Write `field: <collection>.<field>` of an existing field and the `dataset` it is in; "
+    "give the two sides of a reference one direction.",
+)
+DATASET_IDENTITY_INVALID = _rule(
+    "DV953",
+    "dataset-identity-invalid",
+    ERROR,
+    "GDPR art. 12(2) and 12(6)",
+    "An identity field has no usable name, so no request can start from it.",
+    "Name the identity type, e.g. `identity: email`, with letters, digits, '_', '.' or '-'.",
+)
+DATASET_ORDER_INVALID = _rule(
+    "DV954",
+    "dataset-order-invalid",
+    ERROR,
+    "GDPR art. 12(3) and 17(1)",
+    "`after` or `erase_after` names something that does not exist or cannot be satisfied.",
+    "Name existing collections as `<dataset>.<collection>` (or datasets) and remove the "
+    "constraint that closes the cycle.",
+)
+LIVE_COLLECTION_MISSING = _rule(
+    "DV955",
+    "live-collection-missing",
+    ERROR,
+    "GDPR art. 5(2), 15(1) and 17(1)",
+    "A declared collection has no table in the live database.",
+    "Correct the collection's `name` (and `fides_meta.namespace.schema`), or the connection "
+    "in `dsr.connections`; remove the collection if the table is gone.",
+)
+LIVE_FIELD_MISSING = _rule(
+    "DV956",
+    "live-field-missing",
+    ERROR,
+    "GDPR art. 5(2), 15(1) and 17(1)",
+    "A declared field has no column in the live table.",
+    "Correct the field's `name`, or remove the field if the column is gone.",
+)
+LIVE_COLUMN_UNDECLARED = _rule(
+    "DV957",
+    "live-column-undeclared",
+    INFO,
+    "GDPR art. 30(1)(c), 15(1) and 17(1)",
+    "A live column whose name suggests personal data is not declared in the datasets.",
+    "Declare the column (with its data categories) so requests find and erase it, or confirm "
+    "it holds no personal data.",
+)
+LIVE_DATABASE_UNREACHABLE = _rule(
+    "DV958",
+    "live-database-unreachable",
+    ERROR,
+    "GDPR art. 5(2)",
+    "`--live`: a dataset's database could not be read, so it was not compared.",
+    "Check the connection (`datavern connection test NAME`), DATAVERN_CONNECTION_KEY and the "
+    "name in `dsr.connections`.",
+)
+LIVE_NOT_CHECKED = _rule(
+    "DV959",
+    "live-check-skipped",
+    INFO,
+    "GDPR art. 5(2)",
+    "`--live`: a dataset has no stored connection, so it was not compared.",
+    "Name its connection in `dsr.connections` (or add a connection named like the dataset "
+    "with `datavern connection add`).",
+)
+
+RUNNER_RULES = frozenset(
+    {
+        DATASET_UNREACHABLE.id,
+        DATASET_REFERENCE_INVALID.id,
+        DATASET_IDENTITY_INVALID.id,
+        DATASET_ORDER_INVALID.id,
+        LIVE_COLLECTION_MISSING.id,
+        LIVE_FIELD_MISSING.id,
+        LIVE_COLUMN_UNDECLARED.id,
+        LIVE_DATABASE_UNREACHABLE.id,
+        LIVE_NOT_CHECKED.id,
+    }
+)
+"""Rules the runner (lint.py) reports from the datasets and live databases, not ``lint``."""
+
+# Each graph code of the DSR engine (dsr/graph.py GRAPH_PROBLEM_CODES) and the rule that
+# reports it. `dsr-dataset-duplicate` is DV901 (duplicate-key), which `lint` reports.
+GRAPH_CODE_RULES: dict[str, Rule] = {
+    "dsr-unreachable-personal-data": DATASET_UNREACHABLE,
+    "dsr-reference-unknown-dataset": DATASET_REFERENCE_INVALID,
+    "dsr-reference-unknown-collection": DATASET_REFERENCE_INVALID,
+    "dsr-reference-unknown-field": DATASET_REFERENCE_INVALID,
+    "dsr-reference-malformed": DATASET_REFERENCE_INVALID,
+    "dsr-reference-self": DATASET_REFERENCE_INVALID,
+    "dsr-reference-conflict": DATASET_REFERENCE_INVALID,
+    "dsr-identity-unnamed": DATASET_IDENTITY_INVALID,
+    "dsr-identity-name": DATASET_IDENTITY_INVALID,
+    "dsr-after-unknown": DATASET_ORDER_INVALID,
+    "dsr-erase-after-unknown": DATASET_ORDER_INVALID,
+    "dsr-after-cycle": DATASET_ORDER_INVALID,
+    "dsr-erase-after-cycle": DATASET_ORDER_INVALID,
+    "dsr-after-unsatisfiable": DATASET_ORDER_INVALID,
+    "dsr-dataset-duplicate": DUPLICATE_KEY,
+}
 
 
 # ---------------------------------------------------------------------- legal data
@@ -757,6 +952,111 @@ REQUIRED = frozenset(
 )
 SAFEGUARD_BASES = frozenset({TransferBasis.scc_2021, TransferBasis.bcr})
 
+# Data categories that are cookies (fideslang has no data use specific to cookies).
+COOKIE_CATEGORIES = ("user.device.cookie_id", "user.device.cookie")
+# The root of every personal data category: "some personal data", nothing itemised.
+ROOT_CATEGORY = "user"
+
+# The websites of the EEA's data protection authorities (art. 51): the national
+# authority of each EU state, Norway, Iceland and Liechtenstein, and Germany's Länder
+# authorities, which supervise private companies there. A supervisory authority's `url`
+# (and `complaint_url`) must be on one of these domains or a subdomain (DV308). The list
+# is as known when written (EDPB member list); an EEA authority missing from it is a bug.
+# fmt: off
+EEA_DPA_DOMAINS: dict[str, str] = {
+    "datatilsynet.no": "NO", "personuvernd.is": "IS", "datenschutzstelle.li": "LI",
+    "dsb.gv.at": "AT", "autoriteprotectiondonnees.be": "BE",
+    "gegevensbeschermingsautoriteit.be": "BE", "dataprotectionauthority.be": "BE",
+    "cpdp.bg": "BG", "azop.hr": "HR", "dataprotection.gov.cy": "CY", "uoou.gov.cz": "CZ",
+    "uoou.cz": "CZ", "datatilsynet.dk": "DK", "aki.ee": "EE", "tietosuoja.fi": "FI",
+    "cnil.fr": "FR", "bfdi.bund.de": "DE", "dpa.gr": "GR", "naih.hu": "HU",
+    "dataprotection.ie": "IE", "garanteprivacy.it": "IT", "dvi.gov.lv": "LV",
+    "vdai.lrv.lt": "LT", "cnpd.public.lu": "LU", "idpc.org.mt": "MT",
+    "autoriteitpersoonsgegevens.nl": "NL", "uodo.gov.pl": "PL", "cnpd.pt": "PT",
+    "dataprotection.ro": "RO", "dataprotection.gov.sk": "SK", "ip-rs.si": "SI",
+    "aepd.es": "ES", "imy.se": "SE",
+    # Germany: the Länder authorities.
+    "baden-wuerttemberg.datenschutz.de": "DE", "lda.bayern.de": "DE",
+    "datenschutz-berlin.de": "DE", "lda.brandenburg.de": "DE", "datenschutz.bremen.de": "DE",
+    "datenschutz-hamburg.de": "DE", "datenschutz.hessen.de": "DE", "datenschutz-mv.de": "DE",
+    "lfd.niedersachsen.de": "DE", "ldi.nrw.de": "DE", "datenschutz.rlp.de": "DE",
+    "datenschutz.saarland.de": "DE", "datenschutz.sachsen.de": "DE",
+    "datenschutz.sachsen-anhalt.de": "DE", "datenschutzzentrum.de": "DE", "tlfdi.de": "DE",
+}
+# fmt: on
+
+# Column names that suggest personal data (`datavern check --live`, DV957): whole names,
+# and words inside a name (split at `_`, `-`, digits and camelCase). A hint, not a
+# classification: discovery (DESIGN capability 7) reads the values.
+_PERSONAL_COLUMN_NAMES: dict[str, str] = {
+    "name": "a name", "full_name": "a name", "first_name": "a name", "last_name": "a name",
+    "firstname": "a name", "lastname": "a name", "surname": "a name", "given_name": "a name",
+    "family_name": "a name", "display_name": "a name", "navn": "a name", "fornavn": "a name",
+    "etternavn": "a name", "mellomnavn": "a name", "username": "a user name",
+    "user_name": "a user name", "brukernavn": "a user name",
+    "ip": "an IP address", "dob": "a date of birth", "zip": "a postal code",
+    "postnr": "a postal code", "fnr": "a fødselsnummer", "ssn": "a national identity number",
+    "pan": "a card number",
+}  # fmt: skip
+_PERSONAL_COLUMN_WORDS: dict[str, str] = {
+    "email": "an e-mail address", "epost": "an e-mail address", "mail": "an e-mail address",
+    "phone": "a phone number", "telephone": "a phone number", "mobile": "a phone number",
+    "mobil": "a phone number", "telefon": "a phone number", "tlf": "a phone number",
+    "msisdn": "a phone number", "address": "an address", "adresse": "an address",
+    "street": "an address", "gateadresse": "an address", "postcode": "a postal code",
+    "postnummer": "a postal code", "birth": "a date of birth", "birthday": "a date of birth",
+    "birthdate": "a date of birth", "fodselsdato": "a date of birth",
+    "fødselsdato": "a date of birth", "fodselsnummer": "a fødselsnummer",
+    "fødselsnummer": "a fødselsnummer", "personnummer": "a fødselsnummer",
+    "iban": "a bank account number", "kontonummer": "a bank account number",
+    "password": "a password", "passwd": "a password", "passord": "a password",
+    "latitude": "a location", "longitude": "a location",
+}  # fmt: skip
+_PERSONAL_COLUMN_PHRASES: dict[tuple[str, str], str] = {
+    ("ip", "address"): "an IP address", ("ip", "addr"): "an IP address",
+    ("user", "agent"): "a device description", ("card", "number"): "a card number",
+    ("account", "number"): "a bank account number", ("bank", "account"): "a bank account number",
+    ("national", "id"): "a national identity number", ("postal", "code"): "a postal code",
+}  # fmt: skip
+
+
+def personal_column_hint(column: str) -> str | None:
+    """What a column's name suggests it holds ("an e-mail address"), or None."""
+    name = column.strip()
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    if snake in _PERSONAL_COLUMN_NAMES:
+        return _PERSONAL_COLUMN_NAMES[snake]
+    words = [w for w in re.split(r"[^a-zæøå]+", snake) if w]
+    for pair, hint in _PERSONAL_COLUMN_PHRASES.items():
+        if any(words[n : n + 2] == list(pair) for n in range(len(words) - 1)):
+            return hint
+    for word in words:
+        if word in _PERSONAL_COLUMN_WORDS:
+            return _PERSONAL_COLUMN_WORDS[word]
+    return None
+
+
+# A value that still holds the `datavern init` placeholder marker.
+TODO_RE = re.compile(r"\bTODO\b")
+
+
+def url_host(url: str) -> str:
+    """The lower-case host of a URL (``https://www.Imy.se/x`` -> ``www.imy.se``)."""
+    text = url.strip()
+    if "//" not in text:
+        text = "//" + text
+    try:
+        host = urlsplit(text).hostname
+    except ValueError:
+        return ""
+    return (host or "").lower().rstrip(".")
+
+
+def is_eea_dpa_url(url: str) -> bool:
+    """True when ``url`` is on the website of an EEA data protection authority."""
+    host = url_host(url)
+    return any(host == d or host.endswith("." + d) for d in EEA_DPA_DOMAINS)
+
 
 def category_matches(category: str, prefix: str) -> bool:
     """``user.contact.email`` matches ``user.contact`` and itself, not ``user.contacts``."""
@@ -816,7 +1116,12 @@ def _unique(items: Iterable[str]) -> list[str]:
 
 
 def _outside_eea(processor: schema.SubProcessor) -> list[str]:
-    return _unique(c for c in [processor.country, *processor.locations] if c not in EEA)
+    """Countries outside the EEA; an unknown country is not counted (DV110 reports it)."""
+    return _unique(
+        c
+        for c in [processor.country, *processor.locations]
+        if c not in EEA and c != schema.UNKNOWN_COUNTRY
+    )
 
 
 # --- DV1xx transfers
@@ -824,11 +1129,24 @@ def _outside_eea(processor: schema.SubProcessor) -> list[str]:
 
 @_check
 def _transfers(ctx: _Context) -> None:
+    if ctx.register.organisation.unspecified_transfers:
+        ctx.add(
+            TRANSFERS_UNSPECIFIED,
+            f"organisation {ctx.register.organisation.name!r} records transfers outside the EEA "
+            "without recipient, country or basis (`unspecified_transfers`)",
+            ("organisation", "unspecified_transfers"),
+        )
     for i, proc in enumerate(ctx.register.sub_processors):
         here: Path = ("sub_processors", i)
         outside = _outside_eea(proc)
         transfer = proc.transfer
         basis_path = (*here, "transfer", "basis")
+        if proc.country == schema.UNKNOWN_COUNTRY:
+            ctx.add(
+                RECIPIENT_COUNTRY_UNKNOWN,
+                f"sub-processor {proc.key!r} ({proc.name}) has country 'unknown'",
+                (*here, "country"),
+            )
         if transfer is None or transfer.basis is TransferBasis.none:
             if outside:
                 ctx.add(
@@ -839,6 +1157,15 @@ def _transfers(ctx: _Context) -> None:
                 )
             continue
         basis = transfer.basis
+        if basis is TransferBasis.scc_unversioned:
+            ctx.add(
+                SCC_VERSION_UNKNOWN,
+                f"sub-processor {proc.key!r} ({proc.name}): standard contractual clauses "
+                "without a version (`scc_unversioned`); only the 2021 clauses (Decision (EU) "
+                "2021/914) are valid since 27 December 2022",
+                basis_path,
+            )
+            continue
         if basis in INVALID_TRANSFER_BASES:
             ctx.add(
                 TRANSFER_BASIS_INVALID,
@@ -918,6 +1245,13 @@ def _named_by(ctx: _Context) -> dict[str, list[Activity]]:
 
 @_check
 def _recipients(ctx: _Context) -> None:
+    if ctx.register.organisation.unnamed_recipients:
+        ctx.add(
+            RECIPIENTS_UNNAMED,
+            f"organisation {ctx.register.organisation.name!r} records recipients it does not "
+            "name (`unnamed_recipients`)",
+            ("organisation", "unnamed_recipients"),
+        )
     known = {p.key for p in ctx.register.sub_processors}
     for here, _, activity in ctx.activities():
         for k, key in enumerate(activity.recipients):
@@ -1021,6 +1355,17 @@ def _controller(ctx: _Context) -> None:
             "`organisation.supervisory_authority` lacks a name or any way to reach it",
             (*here, "supervisory_authority"),
         )
+    if authority.name.strip():
+        for name in ("url", "complaint_url"):
+            url = getattr(authority, name)
+            if url and url.strip() and not is_eea_dpa_url(url):
+                ctx.add(
+                    AUTHORITY_NOT_DPA,
+                    f"`organisation.supervisory_authority` {authority.name!r}: {name} "
+                    f"{url_host(url) or url!r} is not the website of a data protection "
+                    "authority in the EEA",
+                    (*here, "supervisory_authority", name),
+                )
     if org.address is not None and org.address.country not in EEA and org.representative is None:
         ctx.add(
             REPRESENTATIVE_MISSING,
@@ -1363,6 +1708,22 @@ def _consent(ctx: _Context) -> None:
             )
 
 
+@_check
+def _cookies_listed(ctx: _Context) -> None:
+    if ctx.register.cookies:
+        return
+    for here, system_key, activity in ctx.activities():
+        for k, category in enumerate(activity.data_categories):
+            if any(category_matches(category, c) for c in COOKIE_CATEGORIES):
+                ctx.add(
+                    COOKIES_NOT_LISTED,
+                    f"activity {activity.key!r} (system {system_key!r}) processes {category!r}, "
+                    "but the register lists no cookies",
+                    (*here, "data_categories", k),
+                )
+                break
+
+
 # --- DV9xx the register as a record
 
 
@@ -1437,3 +1798,50 @@ def _datasets(ctx: _Context) -> None:
             f"dataset {key!r} stores {category!r}{more}, which no activity declares",
             paths[0],
         )
+
+
+@_check
+def _unitemised(ctx: _Context) -> None:
+    for here, system_key, activity in ctx.activities():
+        if ROOT_CATEGORY in activity.data_categories:
+            ctx.add(
+                DATA_CATEGORIES_UNITEMISED,
+                f"activity {activity.key!r} (system {system_key!r}) records its data only as "
+                f"{ROOT_CATEGORY!r}",
+                (*here, "data_categories", activity.data_categories.index(ROOT_CATEGORY)),
+            )
+    for i, proc in enumerate(ctx.register.sub_processors):
+        if ROOT_CATEGORY in proc.data_categories:
+            ctx.add(
+                DATA_CATEGORIES_UNITEMISED,
+                f"sub-processor {proc.key!r} ({proc.name}) records the data it receives only "
+                f"as {ROOT_CATEGORY!r}",
+                ("sub_processors", i, "data_categories", proc.data_categories.index(ROOT_CATEGORY)),
+            )
+
+
+def string_values(node: object, path: Path = ()) -> Iterator[tuple[Path, str]]:
+    """Every text in a register model (datasets too), with its path; a Localized text's
+    path ends with its language (``_`` for a plain string is left out)."""
+    if isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            yield from string_values(getattr(node, name), (*path, name))
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from string_values(value, path if key == "_" else (*path, str(key)))
+    elif isinstance(node, list | tuple):
+        for i, item in enumerate(node):
+            yield from string_values(item, (*path, i))
+    elif isinstance(node, str) and not isinstance(node, StrEnum):
+        yield path, node
+
+
+@_check
+def _placeholders(ctx: _Context) -> None:
+    for path, text in string_values(ctx.register):
+        if TODO_RE.search(text):
+            ctx.add(
+                TODO_PLACEHOLDER,
+                f"`{path_str(path)}` still holds a TODO placeholder",
+                path,
+            )

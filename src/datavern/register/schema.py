@@ -105,6 +105,25 @@ def _country(value: str) -> str:
 
 Country = Annotated[str, AfterValidator(_country)]
 
+UNKNOWN_COUNTRY = "unknown"
+"""A recipient's country when the company's own notice does not say it (a lint error,
+DV110): recorded honestly instead of guessed."""
+
+
+def _recipient_country(value: str) -> str:
+    if value.strip().lower() == UNKNOWN_COUNTRY:
+        return UNKNOWN_COUNTRY
+    try:
+        return _country(value)
+    except ValueError:
+        raise ValueError(
+            "a country is an ISO 3166-1 alpha-2 code such as NO, SE, DE, US, or `unknown` "
+            "when it is not known"
+        ) from None
+
+
+RecipientCountry = Annotated[str, AfterValidator(_recipient_country)]
+
 
 def _duration(value: str) -> str:
     if not DURATION_RE.match(value):
@@ -151,6 +170,9 @@ class TransferBasis(StrEnum):
     adequacy = "adequacy"
     dpf = "dpf"
     scc_2021 = "scc_2021"
+    # "Standard contractual clauses" claimed without saying which: a lint error (DV109),
+    # since only the 2021 clauses are valid; recorded honestly instead of guessed.
+    scc_unversioned = "scc_unversioned"
     bcr = "bcr"
     art49 = "art49"
     # Invalid today; accepted by the schema so that `check` can flag them as errors.
@@ -235,6 +257,15 @@ class Organisation(Strict):
     )
     privacy_centre_url: str | None = None
     role: Literal["controller", "processor", "both"] = "controller"
+    unnamed_recipients: Localized | None = Field(
+        default=None,
+        description="Recipients the notice mentions without naming them (a lint error, DV208).",
+    )
+    unspecified_transfers: Localized | None = Field(
+        default=None,
+        description="Transfers outside the EEA the notice mentions without recipient, country "
+        "or basis (a lint error, DV111).",
+    )
 
 
 class Retention(Strict):
@@ -322,7 +353,10 @@ class SubProcessor(Strict):
     key: Key
     name: str
     org_nr: OrgNr | None = None
-    country: Country
+    country: RecipientCountry = Field(
+        default=UNKNOWN_COUNTRY,
+        description="Where it is established; `unknown` (the default) is a lint error (DV110).",
+    )
     role: Literal["processor", "controller", "joint_controller"] = "processor"
     service: Localized
     data_categories: list[str] = Field(default_factory=list)
