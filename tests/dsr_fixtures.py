@@ -444,10 +444,11 @@ def shop_url_for(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -
     return str(request.getfixturevalue("dsr_mariadb_url"))
 
 
-def prepare_home(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def prepare_home(url: str, monkeypatch: pytest.MonkeyPatch, *, keep_keys: bool = False) -> None:
     """Datavern's own database migrated, the connection key set, the shop connection stored."""
-    monkeypatch.setenv("DATAVERN_CONNECTION_KEY", Fernet.generate_key().decode())
-    monkeypatch.delenv("DATAVERN_MASKING_KEY", raising=False)
+    if not keep_keys:
+        monkeypatch.setenv("DATAVERN_CONNECTION_KEY", Fernet.generate_key().decode())
+        monkeypatch.delenv("DATAVERN_MASKING_KEY", raising=False)
     migrate()
     with session_scope() as session:
         connections.add_connection(session, "shopdb", url, actor="test")
