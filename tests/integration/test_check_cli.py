@@ -55,6 +55,14 @@ def with_privacy_shield(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def place(path: Path, needle: str) -> tuple[int, int]:
+    """(line, column), 1-based, of the first occurrence of ``needle``."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if needle in line:
+            return number, line.index(needle) + 1
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
 def line_of(path: Path, needle: str) -> int:
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if needle in line:
@@ -339,3 +347,258 @@ def test_sarif_uri_outside_the_working_directory_is_a_file_uri(
     (result,) = sarif["runs"][0]["results"]
     uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
     assert uri == path.resolve().as_uri()
+
+
+# ---------------------------------------------------------------- the dataset graph
+
+
+GRAPH_REGISTER = """\
+organisation:
+  name: Eksempel AS
+  org_nr: "923609016"
+  email: personvern@eksempel.no
+  address: {street: Storgata 1, postal_code: "0155", city: Oslo}
+  languages: [nb]
+systems:
+  - key: crm
+    name: Kunderegister
+    processing:
+      - key: kunder
+        purpose: Levere tjenesten.
+        data_use: essential.service
+        data_categories: [user.contact.email, user.name]
+        data_subjects: [customer]
+        legal_basis: contract
+        requirement: contractual
+        requirement_consequence: Uten e-post kan vi ikke levere tjenesten.
+        retention: {period: P3Y, trigger: contract_end}
+dataset:
+  - fides_key: shop
+    collections:
+      - name: orders
+        fields:
+          - name: id
+          - name: customer_id
+            fides_meta:
+              references:
+                - dataset: shop
+                  field: customers.nope
+                  direction: from
+      - name: customers
+        fields:
+          - name: email
+            data_categories: [user.contact.email]
+            fides_meta: {identity: email}
+          - name: id
+      - name: notes
+        fides_meta: {after: [shop.gone]}
+        fields:
+          - name: author
+            data_categories: [user.name]
+"""
+
+
+def test_dataset_graph_errors_point_at_file_line_column(tmp_path: Path) -> None:
+    path = tmp_path / "register.yaml"
+    path.write_text(GRAPH_REGISTER, encoding="utf-8")
+    result = invoke(str(path), "--format", "json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    got = {
+        (f["id"], f["path"], f["location"]["line"], f["location"]["column"])
+        for f in report["findings"]
+    }
+    assert got == {
+        # collections and fields are sorted by name in the model: orders is [2]
+        (
+            "DV952",
+            "dataset[0].collections[2].fields[0].fides_meta.references[0]",
+            *place(path, "dataset: shop"),
+        ),
+        ("DV954", "dataset[0].collections[1].fides_meta.after[0]", *place(path, "shop.gone")),
+        ("DV951", "dataset[0].collections[1]", *place(path, "name: notes")),
+    }
+    messages = {f["id"]: f["message"] for f in report["findings"]}
+    assert messages["DV952"].endswith("[dsr-reference-unknown-field]")
+    assert "shop.notes" in messages["DV951"]
+
+
+# ---------------------------------------------------------------- TODO markers
+
+
+def test_todo_markers_in_values_and_comments(tmp_path: Path) -> None:
+    data = clean()
+    data["organisation"]["address"]["street"] = "TODO: Gateadresse 1"
+    path = write(tmp_path, data)
+    text = path.read_text(encoding="utf-8").replace(
+        "country: 'NO'\n", "country: 'NO'                # TODO: where it is established\n", 1
+    )
+    text = "# Lines marked TODO hold placeholders.\n" + text
+    path.write_text(text, encoding="utf-8")
+    result = invoke(str(path), "--format", "json")
+    assert result.exit_code == 0, result.output  # warnings do not fail by default
+    todos = [f for f in json.loads(result.stdout)["findings"] if f["id"] == "DV904"]
+    assert [(f["path"], f["location"]["line"]) for f in todos] == [
+        ("organisation.address.street", line_of(path, "street: 'TODO")),
+        ("", line_of(path, "# TODO: where")),
+    ]
+    assert (todos[1]["location"]["line"], todos[1]["location"]["column"]) == place(
+        path, "# TODO: where"
+    )
+    assert invoke(str(path), "--fail-on", "warning").exit_code == 1
+
+
+# ---------------------------------------------------------------- --live
+
+
+@pytest.fixture
+def connection_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    from datavern.connectors.secrets import KEY_ENV, generate_key
+
+    key = generate_key()
+    monkeypatch.setenv(KEY_ENV, key)
+    return key
+
+
+def _shop_register(**dsr: Any) -> dict[str, Any]:
+    """The register of the test shop (tests/integration/conftest.py), declared with
+    one column that is not there, one table that is not there, and two things left
+    out: customers.phone and the access_log table."""
+    data = clean()
+    activity(data)["data_categories"] = ["user"]  # covers every dataset category
+    data["dataset"] = [
+        {
+            "fides_key": "shop",
+            "collections": [
+                {
+                    "name": "customers",
+                    "fields": [
+                        {"name": "id", "fides_meta": {"primary_key": True}},
+                        {
+                            "name": "email",
+                            "data_categories": ["user.contact.email"],
+                            "fides_meta": {"identity": "email"},
+                        },
+                        {"name": "name", "data_categories": ["user.name"]},
+                        {"name": "born", "data_categories": ["user.demographic.date_of_birth"]},
+                        {"name": "status"},
+                        {"name": "note", "data_categories": ["user.content.private"]},
+                        {"name": "loyalty_points"},
+                    ],
+                },
+                {
+                    "name": "orders",
+                    "fields": [
+                        {"name": "id", "fides_meta": {"primary_key": True}},
+                        {
+                            "name": "customer_id",
+                            "fides_meta": {
+                                "references": [
+                                    {
+                                        "dataset": "shop",
+                                        "field": "customers.id",
+                                        "direction": "from",
+                                    }
+                                ]
+                            },
+                        },
+                        {"name": "amount"},
+                        {"name": "shipped_to", "data_categories": ["user.contact.address"]},
+                    ],
+                },
+                {"name": "invoices", "fields": [{"name": "id"}]},
+            ],
+        }
+    ]
+    if dsr:
+        data["dsr"] = dsr
+    return data
+
+
+def test_live_compares_declared_collections_and_fields_with_the_database(
+    tmp_path: Path, shop_url: str, connection_key: str
+) -> None:
+    added = runner.invoke(app, ["connection", "add", "shop", shop_url])
+    assert added.exit_code == 0, added.output
+    path = write(tmp_path, _shop_register())
+    # Without --live nothing is read from the database.
+    plain = json.loads(invoke(str(path), "--format", "json").stdout)
+    assert not [f for f in plain["findings"] if f["id"].startswith("DV95")]
+
+    result = invoke(str(path), "--live", "--format", "json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    live = {(f["id"], f["path"]) for f in report["findings"] if f["id"].startswith("DV95")}
+    assert live == {
+        # customers is collections[0], invoices [1], orders [2]; fields sorted by name
+        ("DV956", "dataset[0].collections[0].fields[3]"),  # customers.loyalty_points
+        ("DV955", "dataset[0].collections[1]"),  # invoices
+        ("DV957", "dataset[0].collections[0].fields"),  # customers.phone
+        ("DV957", "dataset[0].collections"),  # the access_log table
+    }
+    by_id = {f["id"]: f for f in report["findings"]}
+    assert by_id["DV956"]["location"]["line"] == line_of(path, "name: loyalty_points")
+    assert by_id["DV955"]["location"]["line"] == line_of(path, "name: invoices")
+    text = result.stdout
+    assert "'loyalty_points'" in text and "'invoices'" in text
+    assert "'phone'" in text and "access_log" in text and "customer_email" in text
+    # Names only: no value from the database is read or shown.
+    assert "ola@example.no" not in text and "Nordmann" not in text
+
+
+def test_live_follows_dsr_connections(tmp_path: Path, shop_url: str, connection_key: str) -> None:
+    assert runner.invoke(app, ["connection", "add", "butikk", shop_url]).exit_code == 0
+    path = write(tmp_path, _shop_register(connections={"shop": "butikk"}))
+    report = json.loads(invoke(str(path), "--live", "--format", "json").stdout)
+    assert {f["id"] for f in report["findings"]} >= {"DV955", "DV956"}
+
+
+def test_live_without_a_connection_skips_the_dataset_with_a_note(
+    tmp_path: Path, connection_key: str
+) -> None:
+    path = write(tmp_path, clean())
+    result = invoke(str(path), "--live", "--format", "json")
+    assert result.exit_code == 0, result.output
+    (finding,) = json.loads(result.stdout)["findings"]
+    assert finding["id"] == "DV959" and finding["path"] == "dataset[0]"
+
+
+@pytest.mark.parametrize("fail_on", ["error", "never"])
+def test_live_with_an_unknown_connection_exits_2(
+    tmp_path: Path, connection_key: str, fail_on: str
+) -> None:
+    path = write(tmp_path, _shop_register(connections={"shop": "nowhere"}))
+    result = invoke(str(path), "--live", "--fail-on", fail_on)
+    assert result.exit_code == 2, result.output
+    assert "DV958" in result.stdout and "'nowhere'" in result.stdout
+    assert line_of(path, "shop: nowhere") and f"{path}:{line_of(path, 'shop: nowhere')}:" in (
+        result.stdout
+    )
+    assert "comparison is incomplete" in result.stdout
+    assert "Traceback" not in result.output
+
+
+def test_live_with_an_unreachable_server_exits_2_without_the_password(
+    tmp_path: Path, connection_key: str
+) -> None:
+    secret = "Hemmelig-Passord-42"
+    url = f"postgresql://datavern:{secret}@127.0.0.1:1/shop"
+    assert runner.invoke(app, ["connection", "add", "shop", url]).exit_code == 0
+    path = write(tmp_path, _shop_register())
+    result = invoke(str(path), "--live", "--format", "json")
+    assert result.exit_code == 2, result.output
+    report = json.loads(result.stdout)
+    assert report["valid"] is True and report["exit_code"] == 2
+    (finding,) = [f for f in report["findings"] if f["id"] == "DV958"]
+    assert "'shop'" in finding["message"]
+    assert secret not in result.output
+
+
+def test_live_without_the_key_says_how_to_set_it(
+    tmp_path: Path, shop_url: str, connection_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert runner.invoke(app, ["connection", "add", "shop", shop_url]).exit_code == 0
+    monkeypatch.delenv("DATAVERN_CONNECTION_KEY")
+    result = invoke(str(write(tmp_path, _shop_register())), "--live")
+    assert result.exit_code == 2
+    assert "DV958" in result.stdout and "DATAVERN_CONNECTION_KEY" in result.stdout
