@@ -88,8 +88,12 @@ def test_erase_dry_run_then_erase_then_status(sqlite_shop: Shop) -> None:
     request_id = next(r["id"] for r in listed if not r["dry_run"])
     code, out = dsr("status", request_id[:8])
     assert code == 0 and "verify" in out and "done" in out
-    code, out = dsr("holds")
-    assert code == 0 and "2030-01-01" in out and "buyer_address, buyer_name" in out
+    code, out = dsr("holds", "--json")
+    assert code == 0
+    assert [(h["collection"], h["fields"], h["erase_on"]) for h in json.loads(out)] == [
+        ("shop.invoices", ["buyer_address", "buyer_name"], "2030-01-01")
+    ]
+    assert dsr("holds")[0] == 0
     code, out = dsr("run-due", "--json")
     assert code == 0 and json.loads(out)["due"] == 0
 
