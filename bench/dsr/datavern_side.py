@@ -1,4 +1,4 @@
-"""The Datavern side of the DSR benchmark: the hook the lead fills in.
+"""The Datavern side of the DSR benchmark: the hook the DSR engine plugs into.
 
 run.py calls, in this order:
 
@@ -20,30 +20,123 @@ Each call is timed by run.py (wall time around the call); the median of the warm
 runs is reported. A function that raises NotImplementedError is reported as
 "pending" instead of a number. Return values are ignored, except that a returned
 ``dict`` is stored with the run's results (e.g. row counts) for the record.
+
+What the Datavern side does (the same work a user's ``datavern dsr access`` /
+``datavern dsr erase`` does, minus the command-line start-up):
+
+* ``configure`` makes a Datavern home of its own under ``bench/.work/datavern-home``
+  (SQLite for Datavern's own tables, the embedded default), stores the bench
+  database as the connection ``hosting`` (the dataset's ``fides_key``, so no
+  ``dsr.connections`` entry is needed) and applies a register made of a small
+  organisation and the dataset file as it is. Masking: the default, ``null``.
+* ``datavern_access`` runs a complete access request: every retrieve step, the
+  audit entries, and the package zip with ``data.json`` and the CSVs. The readable
+  report (HTML + PDF, nb + en) is rendered too unless ``DATAVERN_BENCH_REPORT=0``;
+  the PDF rendering is by far the largest part of the time, and Fides' access
+  result has no report, so both numbers are printed by ``--report both``.
+* ``datavern_erase`` runs a complete erasure with the check afterwards that reads
+  every erased row back.
+* ``datavern_access_many`` runs the requests one after another through the job
+  runner. ``DATAVERN_JOBS=celery`` is not built yet, so this is inline: the time
+  is the sequential time on one core.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import time
 from pathlib import Path
+from typing import Any
 
 PENDING = "pending the DSR engine"
 
-_settings: dict[str, object] = {}
+_settings: dict[str, Any] = {}
+
+WORK = Path(__file__).resolve().parent.parent / ".work"
+HOME = WORK / "datavern-home"
+
+ORGANISATION = """\
+organisation:
+  name: Fjordhost AS
+  org_nr: "923609016"
+  email: personvern@fjordhost.example
+  languages: [nb, en]
+"""
 
 
 def configure(database_url: str, dataset_path: Path) -> None:
-    """Remember where the bench database and its dataset YAML are."""
+    """A fresh Datavern home that knows the bench database and its dataset."""
+    from cryptography.fernet import Fernet
+
     _settings["database_url"] = database_url
     _settings["dataset_path"] = dataset_path
+    if HOME.exists():
+        shutil.rmtree(HOME)
+    (HOME / "register").mkdir(parents=True)
+    os.environ["DATAVERN_DATA_DIR"] = str(HOME)
+    os.environ.pop("DATAVERN_DATABASE_URL", None)
+    os.environ["DATAVERN_JOBS"] = "inline"
+    os.environ["DATAVERN_ACTOR"] = "bench"
+    os.environ.setdefault("DATAVERN_CONNECTION_KEY", Fernet.generate_key().decode())
+
+    from datavern.connectors import service as connections
+    from datavern.core.config import reset_settings
+    from datavern.core.db import migrate, session_scope
+    from datavern.register.loader import load_register
+    from datavern.register.service import apply_register
+
+    reset_settings()
+    migrate()
+    dataset = Path(dataset_path).read_text(encoding="utf-8")
+    (HOME / "register" / "register.yaml").write_text(ORGANISATION + "\n" + dataset)
+    loaded = load_register(HOME / "register")
+    with session_scope() as session:
+        connections.add_connection(session, "hosting", database_url, actor="bench", replace=True)
+        apply_register(session, loaded, "bench", "DSR benchmark")
+    _settings["report"] = os.environ.get("DATAVERN_BENCH_REPORT", "html")
+
+
+def _request(kind: str, email: str, **options: Any) -> dict[str, Any]:
+    from datavern.core.db import session_scope
+    from datavern.dsr import service, tasks
+
+    if "database_url" not in _settings:
+        raise RuntimeError("configure() was not called")
+    with session_scope() as session:
+        _version, register = service.applied_register(session)
+        identities = service.parse_request_identities(register, [f"email={email}"])
+        request = service.create_request(session, kind, identities, actor="bench", options=options)
+        request_id = request.id
+    status = tasks.submit(request_id, actor="bench")
+    with session_scope() as session:
+        view = service.get_request(session, request_id)
+    if status != "done":
+        raise RuntimeError(f"{kind} request {request_id} ended {status}: {view.error}")
+    return {"request": request_id, "rows_found": view.summary.get("rows_found")}
 
 
 def datavern_access(identity_email: str) -> object:
-    raise NotImplementedError(PENDING)
+    out = WORK / "datavern-packages" / "access.zip"
+    options: dict[str, Any] = {"output": str(out)}
+    report = _settings.get("report", "html")
+    if report == "0":
+        options["report"] = False
+    elif report != "pdf":
+        options["report_formats"] = ["html"]
+    result = _request("access", identity_email, **options)
+    result["report"] = {"0": "none", "pdf": "html+pdf"}.get(report, "html")
+    return result
 
 
 def datavern_erase(identity_email: str) -> object:
-    raise NotImplementedError(PENDING)
+    return _request("erasure", identity_email)
 
 
 def datavern_access_many(identity_emails: list[str]) -> object:
-    raise NotImplementedError(PENDING)
+    started = time.perf_counter()
+    done = 0
+    for email in identity_emails:
+        _request("access", email, output=str(WORK / "datavern-packages" / "queued.zip"))
+        done += 1
+    return {"requests": done, "seconds": round(time.perf_counter() - started, 2), "mode": "inline"}

@@ -1147,6 +1147,8 @@ class RequestRun:
             datasets=datasets,
             lang=str(self.options.get("lang") or ""),
             identities=self.identities,
+            report=self.options.get("report", True) is not False,
+            formats=tuple(self.options.get("report_formats") or ("html", "pdf")),
         )
         output = Path(self.options.get("output") or default_output(self.request_id))
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -1357,6 +1359,8 @@ def build_package(
     datasets: dict[str, dict[str, Any]],
     lang: str = "",
     identities: Mapping[str, Sequence[str]] | None = None,
+    report: bool = True,
+    formats: Sequence[str] = ("html", "pdf"),
 ) -> Package:
     """The zip: data.json, one CSV per collection with rows, and the readable report.
 
@@ -1386,8 +1390,12 @@ def build_package(
             for name, collection in sorted(collections.items()):
                 if collection["rows"]:
                     files[f"csv/{dataset}.{name}.csv"] = _csv(collection)
-    reports, note = _reports(register, request_id, kind, datasets, lang, identities or {})
-    files.update(reports)
+    note = "not requested"
+    if report:
+        reports, note = _reports(
+            register, request_id, kind, datasets, lang, identities or {}, formats
+        )
+        files.update(reports)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, content in files.items():
@@ -1405,6 +1413,7 @@ def _reports(
     datasets: Mapping[str, Mapping[str, Any]],
     lang: str,
     identities: Mapping[str, Sequence[str]],
+    formats: Sequence[str] = ("html", "pdf"),
 ) -> tuple[dict[str, bytes], str]:
     """The report in each notice language, HTML and PDF (dsr/report.py), when available."""
     try:
@@ -1430,12 +1439,14 @@ def _reports(
     for language in languages:
         if language not in ("nb", "en"):
             continue
-        for fmt in ("html", "pdf"):
+        for fmt in formats:
+            if fmt not in ("html", "pdf"):
+                continue
             files[f"report.{language}.{fmt}"] = report.render_access_report(
                 register,
                 collected,
                 language,  # type: ignore[arg-type]
-                fmt,
+                fmt,  # type: ignore[arg-type]
                 generated_at=generated,
                 request_id=request_id,
                 portable=kind == "portable",
