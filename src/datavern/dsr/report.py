@@ -278,13 +278,9 @@ IDENTITY_LABELS: dict[str, tuple[str, str]] = {
 WIDE_MAX_FIELDS = 4
 WIDE_MAX_VALUE = 80
 
-# PDF table cells: a run of characters without a space is broken into lines of at most
-# _TOKEN_BUDGET / columns characters (a long hash or URL would otherwise leave no room
-# for the other columns), and a value continues on a new table row after _CHUNK
-# characters or _CHUNK_LINES lines (a table row cannot run over a page break in fpdf2).
-_TOKEN_BUDGET = 88
-_CHUNK = 600
-_CHUNK_LINES = 20
+# PDF tables: row headers (a field's name, a purpose) are wrapped at this many
+# characters. Long values need nothing here: notices.pdf breaks a word wider than its
+# column between characters and continues a row taller than a page on the next rows.
 _HEADER_WIDTH = 28
 
 
@@ -651,44 +647,6 @@ def render_report_fragment(view: ReportView) -> str:
     return environment().get_template(f"report_{view.lang}.html.j2").render(r=view)
 
 
-def _break_words(text: str, size: int) -> str:
-    out = []
-    for word in text.split(" "):
-        while len(word) > size:
-            out.append(word[:size] + "\n")
-            word = word[size:]
-        out.append(word)
-    return " ".join(out).replace("\n ", "\n")
-
-
-def _chunks(text: str) -> list[str]:
-    """``text`` in pieces short enough for one PDF table row each, split at line ends or
-    spaces where there is one."""
-    pieces: list[str] = []
-    current: list[str] = []
-    size = 0
-    for line in text.split("\n"):
-        while len(line) > _CHUNK:
-            cut = line.rfind(" ", 0, _CHUNK)
-            cut = cut if cut > _CHUNK // 2 else _CHUNK
-            if current:
-                pieces.append("\n".join(current))
-                current, size = [], 0
-            pieces.append(line[:cut])
-            line = line[cut:].lstrip(" ")
-        if current and (size + len(line) > _CHUNK or len(current) >= _CHUNK_LINES):
-            pieces.append("\n".join(current))
-            current, size = [], 0
-        current.append(line)
-        size += len(line) + 1
-    pieces.append("\n".join(current))
-    return pieces or [""]
-
-
-def _cell(text: str, size: int) -> Span:
-    return [Inline(_break_words(text, size))]
-
-
 def _wrap(text: str, width: int) -> str:
     return "\n".join(
         textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False) or line
@@ -697,23 +655,17 @@ def _wrap(text: str, width: int) -> str:
 
 
 def _pdf_table(table: Table) -> Table:
-    """A table whose every row fits a page and whose columns all keep room to print.
-
-    Row headers (a field's name, a purpose, a recipient) are wrapped short, so that the
-    notice's column sizing, which measures the longest line, leaves the values the room.
-    """
-    columns = max(1, len(table.head), *(len(r) for r in table.rows))
-    size = max(12, _TOKEN_BUDGET // columns)
+    """The table with its row headers (a field's name, a purpose, a recipient) wrapped
+    short, so that the notice's column sizing, which measures the longest line, leaves
+    the values the room."""
+    if not table.row_headers:
+        return table
     rows: list[list[Span]] = []
     for row in table.rows:
-        texts = [span_text(c) for c in row]
-        if table.row_headers and texts:
-            texts[0] = _wrap(texts[0], _HEADER_WIDTH)
-        parts = [_chunks(t) for t in texts]
-        for k in range(max((len(p) for p in parts), default=1)):
-            rows.append([_cell(p[k] if k < len(p) else "", size) for p in parts])
-    head = [_cell(span_text(c), size) for c in table.head]
-    return Table(table.caption, head, rows, table.row_headers)
+        if row:
+            row = [[Inline(_wrap(span_text(row[0]), _HEADER_WIDTH))], *row[1:]]
+        rows.append(row)
+    return Table(table.caption, table.head, rows, table.row_headers)
 
 
 def _pdf_blocks(blocks: list[Block]) -> list[Block]:
