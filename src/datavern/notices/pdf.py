@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import io
+import logging
 import math
 import threading
 import unicodedata
@@ -41,6 +42,11 @@ from datavern.notices.blocks import (
     Table,
     span_text,
 )
+
+# fpdf2 logs a warning that quotes the characters a font lacks. In an access report
+# those characters come from the data subject's own data, and application logs must
+# hold no personal data, so only fpdf2's errors are let through.
+logging.getLogger("fpdf").setLevel(logging.ERROR)
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 _FONTS = {
