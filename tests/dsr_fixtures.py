@@ -405,7 +405,8 @@ SHOP_BACKENDS = ["sqlite", "postgres", "mariadb"]
 
 @pytest.fixture(scope="session")
 def dsr_pg_url(pg_database: str) -> Iterator[str]:
-    name = pg_database.rsplit("/", 1)[1] + "_dsr"
+    # Each test module imports the fixture, so each gets a database of its own.
+    name = f"{pg_database.rsplit('/', 1)[1]}_dsr_{uuid.uuid4().hex[:6]}"
     admin = create_engine(pg_database.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

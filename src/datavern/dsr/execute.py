@@ -335,6 +335,9 @@ class RequestRun:
         self.settings = DsrSettings()
         self.plan: Plan | None = None
         self.today = clock.now().astimezone(clock.OSLO).date()
+        self._carry: (
+            tuple[DsrStep, dict[str, Any], str | None, list[Any], list[DeferredErasure]] | None
+        ) = None
 
     # -- bookkeeping -------------------------------------------------------------
 
@@ -407,6 +410,7 @@ class RequestRun:
 
     def _fail(self, error: str, status: str = "failed") -> None:
         with session_scope() as session:
+            self._commit_carry(session)
             request = session.get(DataSubjectRequest, self.request_id)
             if request is None:
                 return
@@ -475,13 +479,38 @@ class RequestRun:
 
     def _release(self) -> None:
         with session_scope() as session:
+            self._commit_carry(session)
             request = session.get(DataSubjectRequest, self.request_id)
             if request is not None and request.lease_owner == _owner():
                 request.lease_owner = None
                 request.lease_until = None
 
+    def _commit_carry(self, session: Session) -> None:
+        """Mark the previous step done (with its audit entries) in ``session``.
+
+        A step's completion is written together with the next step's start: one
+        commit per step instead of two. A crash in between leaves the step
+        "running"; it runs again on resume and, being idempotent, changes nothing.
+        """
+        carry, self._carry = self._carry, None
+        if carry is None:
+            return
+        step, result, data, audits, deferred = carry
+        row = session.get(DsrStep, step.id)
+        assert row is not None
+        row.state = "done"
+        row.result = result
+        if data is not None:
+            row.data = data
+        row.finished_at = clock.now()
+        for action, details in audits:
+            audit.record(session, action, self.target, details, actor=self.actor)
+        for item in deferred:
+            session.add(item)
+
     def _run_step(self, step: DsrStep) -> tuple[str, str] | None:
         with session_scope() as session:
+            self._commit_carry(session)
             row = session.get(DsrStep, step.id)
             assert row is not None
             row.state = "running"
@@ -516,24 +545,14 @@ class RequestRun:
             self._step_failed(step, f"internal error ({type(exc).__name__})", audits)
             self._fail(f"step {step.number}: internal error ({type(exc).__name__})")
             raise
-        with session_scope() as session:
-            row = session.get(DsrStep, step.id)
-            assert row is not None
-            row.state = "done"
-            row.result = result
-            if data is not None:
-                row.data = data
-            row.finished_at = clock.now()
-            for action, details in audits:
-                audit.record(session, action, self.target, details, actor=self.actor)
-            for item in deferred:
-                session.add(item)
+        self._carry = (step, result, data, audits, deferred)
         return None
 
     def _step_failed(
         self, step: DsrStep, error: str, audits: list[tuple[str, dict[str, Any]]]
     ) -> None:
         with session_scope() as session:
+            self._commit_carry(session)
             row = session.get(DsrStep, step.id)
             assert row is not None
             row.state = "failed"
@@ -545,6 +564,7 @@ class RequestRun:
 
     def _verification_failed(self, step: DsrStep, exc: VerificationFailed) -> None:
         with session_scope() as session:
+            self._commit_carry(session)
             row = session.get(DsrStep, step.id)
             assert row is not None
             row.state = "failed"
@@ -564,6 +584,7 @@ class RequestRun:
 
     def _finish(self) -> str:
         with session_scope() as session:
+            self._commit_carry(session)
             request = session.get(DataSubjectRequest, self.request_id)
             assert request is not None
             steps = list(
