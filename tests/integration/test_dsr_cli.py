@@ -149,3 +149,24 @@ def test_dataset_names_carrying_sql_do_nothing_harmful(
     assert code == 1, out
     assert "does not have" in out or "has no table" in out
     assert {t: sqlite_shop.table(t) for t in before} == before
+
+
+def test_plan_live_names_what_the_database_lacks(sqlite_shop: Shop) -> None:
+    sqlite_shop.apply(
+        dataset=DATASET.replace("          - name: status\n", "          - name: nickname\n"
+                                "          - name: status\n")
+    )  # fmt: skip
+    code, out = dsr("plan", "--identity", f"email={OLA}", "--live")
+    assert code == 0, out
+    assert "shop.customers: field(s) nickname are declared" in " ".join(out.split())
+
+
+def test_a_typo_in_the_dsr_section_stops_the_requests_it_concerns(sqlite_shop: Shop) -> None:
+    sqlite_shop.apply(
+        dsr_fixtures.DSR_DEFAULT + "  masking:\n    fields:\n      shop.customers.emial: hmac\n"
+    )
+    code, out = dsr("erase", "--identity", f"email={OLA}")
+    assert code == 2
+    assert "shop.customers.emial" in out and "no field 'emial'" in out
+    # An access request does not mask anything: it is not held up by the typo.
+    assert dsr("access", "--identity", f"email={OLA}", "--lang", "en")[0] == 0

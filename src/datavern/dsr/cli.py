@@ -143,8 +143,13 @@ def plan(
         help="Plan from this register file or folder instead of the applied register.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+    live: bool = typer.Option(
+        False,
+        "--live",
+        help="Also check the datasets against the live databases (table definitions only).",
+    ),
 ) -> None:
-    """Show a request's walk: collections, order, references, queries. Reads nothing."""
+    """Show a request's walk: collections, order, references, queries. Reads no data."""
     from datavern.dsr import service
 
     def work(session: Any) -> Any:
@@ -155,9 +160,12 @@ def plan(
         else:
             _version, register = service.applied_register(session)
         identities = service.parse_request_identities(register, identity)
-        return service.make_plan(register, identities.keys()), service.settings_problems(register)
+        problems = service.settings_problems(register)
+        if live:
+            problems += service.live_problems(session, register)
+        return service.make_plan(register, identities.keys()), problems
 
-    result, problems = _run(work) if register_path is None else _no_db(work)
+    result, problems = _run(work) if register_path is None or live else _no_db(work)
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:

@@ -27,6 +27,7 @@ from datavern.dsr.execute import (
     RequestRun,
     column_of,
     connection_name,
+    describe,
     referenced_keys,
     register_for,
     rows_by_keys,
@@ -108,6 +109,16 @@ def make_plan(register: Register, identities: Iterable[str]) -> Plan:
         raise InvalidInput([Problem(p, path="identity") for p in exc.problems]) from None
 
 
+_RELEVANT_SETTINGS: Final[dict[str, tuple[str, ...]]] = {
+    "access": ("dsr.connections", "dsr.portable"),
+    "portable": ("dsr.connections", "dsr.portable"),
+    "erasure": ("dsr.connections", "dsr.masking", "dsr.holds"),
+    "rectification": ("dsr.connections", "dsr.holds"),
+    "restriction": ("dsr.connections", "dsr.restriction_flags"),
+    "lift_restriction": ("dsr.connections", "dsr.restriction_flags"),
+}
+
+
 def settings_problems(register: Register) -> list[str]:
     """Names in ``dsr:`` that no dataset declares (a typo would silently do nothing)."""
     settings = register.dsr
@@ -158,6 +169,48 @@ def settings_problems(register: Register) -> list[str]:
     for address in settings.restriction_flags:
         if address not in collections:
             problems.append(f"dsr.restriction_flags names {address!r}: no such collection")
+    return problems
+
+
+def live_problems(session: Session, register: Register) -> list[str]:
+    """Dataset collections and fields that the live databases do not have.
+
+    For ``datavern check`` and ``datavern dsr plan``: each dataset's connection
+    (``dsr.connections``, else the connection named like the dataset) is opened
+    and its tables described; nothing is read. A connection that cannot be
+    opened or reached is one problem, named with the reason.
+    """
+    from datavern.connectors.service import open_connector
+
+    settings = register.dsr or DsrSettings()
+    problems: list[str] = []
+    for ds in register.dataset:
+        name = connection_name(settings, ds.fides_key)
+        try:
+            connector = open_connector(session, name)
+            tables = {c.name: c for c in describe(connector).collections}
+        except DatavernError as exc:
+            problems.append(f"dataset {ds.fides_key}: {exc}")
+            continue
+        for collection in ds.collections:
+            table = table_name(register, ds.fides_key, collection.name)
+            info = tables.get(table)
+            if info is None:
+                try:
+                    info = connector.collection(table)
+                except DatavernError:
+                    problems.append(
+                        f"{ds.fides_key}.{collection.name}: connection {name!r} has no table "
+                        f"{table!r}"
+                    )
+                    continue
+            columns = set(info.column_names)
+            missing = sorted({f.name for f in collection.fields} - columns)
+            if missing:
+                problems.append(
+                    f"{ds.fides_key}.{collection.name}: field(s) {', '.join(missing)} are "
+                    f"declared but table {table!r} in connection {name!r} has no such column"
+                )
     return problems
 
 
@@ -363,7 +416,11 @@ def create_request(
     version, register = applied_register(session)
     plan = make_plan(register, identities.keys())
     settings = register.dsr or DsrSettings()
-    problems = settings_problems(register)
+    # A typo in the parts of `dsr:` this kind of request uses would silently do
+    # nothing (a hold not kept, a field not masked): refuse. Other parts do not
+    # hold up the request (an access request is not delayed by a masking typo).
+    relevant = _RELEVANT_SETTINGS[kind]
+    problems = [p for p in settings_problems(register) if p.startswith(relevant)]
     if problems:
         raise InvalidInput([Problem(p, path="dsr") for p in problems])
     secret: dict[str, Any] = {}
@@ -911,6 +968,7 @@ __all__ = [
     "create_request",
     "get_request",
     "list_requests",
+    "live_problems",
     "make_plan",
     "may_process",
     "parse_request_identities",
