@@ -320,3 +320,20 @@ def test_a_process_killed_mid_erasure_resumes_to_the_same_end_state(
     assert masked[0]["n"] == EVENTS - EVENTS // 10
     shop.engine.dispose()
     twin.engine.dispose()
+
+
+def test_datavern_on_postgresql_runs_and_resumes_requests(
+    database_url: str, sqlite_shop: Shop, fault: Any
+) -> None:
+    # Datavern's own tables on SQLite and on PostgreSQL (the production database).
+    request_id = create()
+    fault(crash_at(3, "written"))
+    with pytest.raises(execute.SimulatedCrash):
+        service.run_request(request_id, actor="test")
+    fault(None)
+    assert service.run_request(request_id, actor="test") == "done"
+    assert sqlite_shop.read("SELECT email FROM customers WHERE id = 1") == [{"email": None}]
+    with session_scope() as session:
+        from datavern.core.audit import verify
+
+        assert verify(session).ok
