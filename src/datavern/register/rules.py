@@ -24,6 +24,14 @@ Decisions where the law leaves room:
 - A category is "covered" by an activity when the activity lists the same
   fideslang category or a broader one (a parent): ``user.contact`` covers
   ``user.contact.email``, not the other way round.
+- What a notice mentions without naming is recorded, not guessed, and reported:
+  ``country: unknown`` (DV110) is neither inside nor outside the EEA for the
+  transfer rules; ``scc_unversioned`` (DV109); ``organisation.unnamed_recipients``
+  (DV208) and ``unspecified_transfers`` (DV111); the root category ``user`` (DV903).
+- ``TODO`` counts as a placeholder only as an upper-case word (``datavern init``
+  writes ``TODO: ...``); the runner also finds ``# TODO`` comments in the files.
+- A complaint route is an EEA data protection authority when its url is on one of
+  ``EEA_DPA_DOMAINS`` (DV308); a private "seal" or dispute service is not one.
 """
 
 from __future__ import annotations
