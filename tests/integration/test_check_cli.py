@@ -546,6 +546,43 @@ def test_live_compares_declared_collections_and_fields_with_the_database(
     assert "ola@example.no" not in text and "Nordmann" not in text
 
 
+@pytest.mark.parametrize("shop_url", ["postgres"], indirect=True)
+def test_live_finds_a_table_outside_the_default_schema(
+    tmp_path: Path, shop_url: str, connection_key: str
+) -> None:
+    assert runner.invoke(app, ["connection", "add", "shop", shop_url]).exit_code == 0
+    data = clean()
+    data["dataset"] = [
+        {
+            "fides_key": "crm",
+            "fides_meta": {"namespace": {"schema": "crm"}},
+            "collections": [
+                {
+                    "name": "contacts",
+                    "fields": [
+                        {"name": "id"},
+                        {
+                            "name": "email",
+                            "data_categories": ["user.contact.email"],
+                            "fides_meta": {"identity": "email"},
+                        },
+                        {"name": "mobile", "data_categories": ["user.contact.phone_number"]},
+                    ],
+                }
+            ],
+        }
+    ]
+    data["dsr"] = {"connections": {"crm": "shop"}}
+    activity(data)["data_categories"] = ["user"]
+    result = invoke(str(write(tmp_path, data)), "--live", "--format", "json")
+    live = [f for f in json.loads(result.stdout)["findings"] if f["id"] in ("DV955", "DV956")]
+    # crm.contacts exists (id, email); only the declared mobile column does not.
+    assert [(f["id"], f["path"]) for f in live] == [
+        ("DV956", "dataset[0].collections[0].fields[2]")
+    ]
+    assert "'crm.contacts'" in live[0]["message"]
+
+
 def test_live_follows_dsr_connections(tmp_path: Path, shop_url: str, connection_key: str) -> None:
     assert runner.invoke(app, ["connection", "add", "butikk", shop_url]).exit_code == 0
     path = write(tmp_path, _shop_register(connections={"shop": "butikk"}))

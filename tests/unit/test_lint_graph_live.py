@@ -262,6 +262,21 @@ def test_live_uses_dsr_connections_and_the_namespace_schema() -> None:
     assert source.described == ["crm"]
 
 
+def test_live_asks_for_a_table_outside_the_default_schema() -> None:
+    data = clean()
+    data["dataset"][0]["fides_meta"] = {"namespace": {"schema": "crm"}}
+    register = Register.model_validate(data)
+
+    class WithSchemas(FakeSource):
+        def collection(self, name: str, table_name: str) -> CollectionInfo | None:
+            return table("crm.customers", "email", "id") if table_name == "crm.customers" else None
+
+    source = WithSchemas({"crm_db": DatabaseDescription("postgresql", ())})
+    assert _live(register, source) == set()
+    data["dataset"][0]["fides_meta"] = {"namespace": {"schema": "sales"}}
+    assert _live(Register.model_validate(data), source) == {("DV955", "dataset[0].collections[0]")}
+
+
 def test_live_skips_collections_the_engine_skips() -> None:
     data = clean()
     data["dataset"][0]["collections"].append(

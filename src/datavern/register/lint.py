@@ -398,6 +398,19 @@ class LiveSource:
         with session_scope() as session:
             return service.describe_connection(session, name)
 
+    def collection(self, name: str, table: str) -> Any | None:
+        """One table (a ``CollectionInfo``), also outside the default schema, which
+        ``describe`` lists alone (``schema.table``); None when there is no such table."""
+        from datavern.connectors import service
+        from datavern.connectors.base import UnknownName
+        from datavern.core.db import session_scope
+
+        with session_scope() as session:
+            try:
+                return service.open_connector(session, name).collection(table)
+            except UnknownName:
+                return None
+
 
 def _live_connection(register: Any, dataset: str, stored: set[str]) -> tuple[str | None, bool]:
     """(connection name, named in dsr.connections) as the DSR engine resolves it."""
@@ -474,6 +487,20 @@ def live_findings(register: Any, source: Any) -> list[Finding]:
             table = table_name(register, ds.fides_key, collection.name)
             declared.add(table)
             live = tables.get(table)
+            if live is None and hasattr(source, "collection"):
+                try:
+                    live = source.collection(name, table)
+                except DatavernError as exc:
+                    findings.append(
+                        Finding(
+                            LIVE_DATABASE_UNREACHABLE,
+                            f"{ds.fides_key}.{collection.name}: table {table!r} in connection "
+                            f"{name!r} cannot be read: {exc}",
+                            at,
+                            LIVE_DATABASE_UNREACHABLE.fix,
+                        )
+                    )
+                    continue
             if live is None:
                 findings.append(
                     Finding(
