@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datavern import __version__
+from datavern.consent import assets as consent_assets
 from datavern.core.config import Settings, get_settings
 from datavern.web import api, security
 from datavern.web.deps import CsrfFailed, Forbidden, LoginRequired, admin_lang, render
@@ -183,6 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.login_router)
     app.include_router(admin.router)
     app.include_router(api.router)
+    app.include_router(consent_assets.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
     app.add_middleware(security.SecurityHeaders, settings=settings)

@@ -16,6 +16,7 @@ NB: dict[str, str] = {
     # frame
     "skip_to_content": "Hopp til hovedinnholdet",
     "footer_powered_by": "Drevet av Datavern – programvaren bak personvernerklæringen.",
+    "cookie_settings": "Innstillinger for informasjonskapsler",
     "language_nav": "Språk",
     "other_language_name": "English",
     "admin_console": "Administrasjon",
@@ -332,6 +333,7 @@ NB: dict[str, str] = {
 EN: dict[str, str] = {
     "skip_to_content": "Skip to main content",
     "footer_powered_by": "Powered by Datavern – the software behind the privacy notice.",
+    "cookie_settings": "Cookie settings",
     "language_nav": "Language",
     "other_language_name": "Norsk",
     "admin_console": "Administration",

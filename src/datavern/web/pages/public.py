@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from datavern.consent.assets import BANNER_PAGE_CSP, asset_url
 from datavern.core.i18n import Lang
 from datavern.web import published
 from datavern.web.deps import db, render
@@ -47,8 +48,12 @@ def _notice_page(request: Request, lang: Lang) -> HTMLResponse:
             "title": notice.title,
             "organisation_name": notice.organisation,
             "notice_html": notice.html,
+            "banner_css_url": asset_url("banner.css"),
+            "banner_js_url": asset_url("banner.js"),
         },
         lang=lang,
+        # The page embeds the cookie banner: its script and its calls to the consent API.
+        headers={"Content-Security-Policy": BANNER_PAGE_CSP},
     )
 
 
