@@ -6,6 +6,9 @@ from __future__ import annotations
 def import_all_models() -> None:
     import datavern.accounts.models
     import datavern.connectors.models
+    import datavern.consent.models
     import datavern.core.audit
     import datavern.dsr.models
-    import datavern.register.models  # noqa: F401
+    import datavern.notify.models
+    import datavern.register.models
+    import datavern.retention.models  # noqa: F401

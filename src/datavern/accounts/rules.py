@@ -26,19 +26,32 @@ class Permission(StrEnum):
     manage_register = "manage_register"  # apply a register, publish the notice (later in the web)
     handle_requests = "handle_requests"  # data-subject requests (later issue)
     manage_users = "manage_users"  # add users, change roles, disable users
+    view_consent = "view_consent"  # consent figures, a subject's history and proof, outbox
+    record_consent = "record_consent"  # record and withdraw consents through the API
+    manage_consent = "manage_consent"  # re-consent campaigns
 
 
 # Least privilege: a viewer only reads; an agent works requests; the privacy officer
 # owns the register, the notice and the audit trail; only an admin manages accounts.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.viewer: frozenset({Permission.view_register}),
-    Role.agent: frozenset({Permission.view_register, Permission.handle_requests}),
+    Role.agent: frozenset(
+        {
+            Permission.view_register,
+            Permission.handle_requests,
+            Permission.view_consent,
+            Permission.record_consent,
+        }
+    ),
     Role.privacy_officer: frozenset(
         {
             Permission.view_register,
             Permission.view_audit,
             Permission.manage_register,
             Permission.handle_requests,
+            Permission.view_consent,
+            Permission.record_consent,
+            Permission.manage_consent,
         }
     ),
     Role.admin: frozenset(Permission),

@@ -17,29 +17,43 @@ app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 def verify(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Check every entry's hash and the chain; exit 1 and name the first bad entry if tampered."""
+    """Check the audit log and the consent ledger; exit 1 and name the first bad entry or
+    record if either was tampered with."""
+    from datavern.consent.service import verify_ledger
+
     ensure_database()
     with session_scope() as session:
         result = audit.verify(session)
+        ledger = verify_ledger(session)
     if as_json:
         console.print_json(
             json.dumps(
                 {
-                    "ok": result.ok,
+                    "ok": result.ok and ledger.ok,
                     "entries": result.entries,
                     "first_bad_entry": result.first_bad_seq,
                     "reason": result.reason or None,
+                    "consent_ledger": ledger.as_json(),
                 }
             )
         )
-    elif result.ok:
-        console.print(f"audit log intact: {result.entries} entries verified")
     else:
-        err_console.print(
-            f"audit log TAMPERED at entry {result.first_bad_seq}: {result.reason} "
-            f"({result.entries} entries verified before it)"
-        )
-    raise typer.Exit(0 if result.ok else 1)
+        if result.ok:
+            console.print(f"audit log intact: {result.entries} entries verified")
+        else:
+            err_console.print(
+                f"audit log TAMPERED at entry {result.first_bad_seq}: {result.reason} "
+                f"({result.entries} entries verified before it)"
+            )
+        if ledger.ok:
+            console.print(f"consent ledger intact: {ledger.records} records verified")
+        else:
+            named = f" (id {ledger.first_bad_id})" if ledger.first_bad_id else ""
+            err_console.print(
+                f"consent ledger TAMPERED at record {ledger.first_bad_seq}{named}: "
+                f"{ledger.reason} ({ledger.records} records verified before it)"
+            )
+    raise typer.Exit(0 if result.ok and ledger.ok else 1)
 
 
 @app.command("list")

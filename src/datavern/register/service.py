@@ -52,8 +52,12 @@ class ApplyResult:
 
 
 def blocking_findings(loaded: LoadedRegister, today: date) -> list[Finding]:
-    """Lint findings of severity error: `apply` refuses them unless told otherwise."""
-    return [f for f in lint(loaded.register, today=today) if f.severity is Severity.error]
+    """Findings of severity error, the same `datavern check` reports without `--live`
+    (register rules and the dataset graph): `apply` refuses them unless told otherwise."""
+    from datavern.register.lint import graph_findings
+
+    findings = [*lint(loaded.register, today=today), *graph_findings(loaded.register)]
+    return [f for f in findings if f.severity is Severity.error]
 
 
 def lint_problems(loaded: LoadedRegister, findings: list[Finding]) -> list[Problem]:
@@ -104,6 +108,10 @@ def apply_register(
     )
     session.add(version)
     session.flush()
+    # Consent texts that changed get a new version (id + hash), in this transaction.
+    from datavern.consent.service import sync_texts
+
+    sync_texts(session, loaded.register, number)
     # The audit entry names the version and what kind of change it was; the
     # register's texts stay in the version row, not in the log.
     audit.record(

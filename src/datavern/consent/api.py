@@ -1,0 +1,471 @@
+"""REST API of the consent ledger under /api/v1/consent (docs/consent.md).
+
+Two kinds of caller:
+
+* the cookie banner and the company's web forms, without a login: ``GET
+  /banner/config`` hands out the texts and a signed, single-use nonce, ``POST
+  /banner`` records the banner's choice with it, ``POST /subscribe`` starts a
+  double opt-in. These answer any origin (CORS, no credentials; narrow it with
+  ``DATAVERN_CONSENT_ORIGINS``): the nonce, not the origin, is what makes a post
+  acceptable once.
+* people and systems with a session (the admin console's login, like the rest of
+  /api/v1; CSRF token in ``X-CSRF-Token`` on every POST): record, withdraw, state,
+  may-process, proof, texts, unsubscribe headers, re-consent, verify.
+
+Errors are JSON: ``422`` with ``{"detail": [{"loc": [where, field], "msg": ...}]}``
+for bad input (the same shape as FastAPI's own validation errors), ``404`` for
+nothing applied, ``400``/``403``/``409`` for an expired, forged or replayed nonce.
+Nothing is appended when an answer is an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, Literal, TypeVar
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from datavern.accounts.rules import Permission
+from datavern.consent import service
+from datavern.core.errors import InvalidInput, NotFound
+from datavern.web.deps import Principal, csrf_protect, db, require
+
+T = TypeVar("T")
+
+router = APIRouter(prefix="/api/v1/consent", tags=["consent"])
+public = APIRouter(tags=["consent (public)"])
+private = APIRouter(tags=["consent"], dependencies=[Depends(csrf_protect)])
+
+MAX_BODY = 64 * 1024
+
+
+def _problems_response(exc: InvalidInput, where: str) -> JSONResponse:
+    return JSONResponse(
+        {
+            "detail": [
+                {"loc": [where, p.path or "body"], "msg": p.message, "type": "value_error"}
+                for p in exc.problems
+            ]
+        },
+        status_code=422,
+    )
+
+
+def _answer(work: Callable[[], T], where: str, headers: dict[str, str] | None = None) -> Any:
+    try:
+        return work()
+    except InvalidInput as exc:
+        response = _problems_response(exc, where)
+    except NotFound as exc:
+        response = JSONResponse({"detail": str(exc)}, status_code=404)
+    except service.ConsentRefused as exc:
+        response = JSONResponse({"detail": str(exc), "code": exc.code}, status_code=exc.status)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def _client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _actor(principal: Principal) -> str:
+    return f"user:{principal.user_id}"
+
+
+# --------------------------------------------------------------------------- #
+# CORS for the banner and the subscription form
+# --------------------------------------------------------------------------- #
+
+
+def _allowed_origin(request: Request) -> str | None:
+    origin = request.headers.get("origin")
+    configured = os.environ.get("DATAVERN_CONSENT_ORIGINS", "*").strip()
+    if configured == "*":
+        return "*"
+    allowed = {o.strip().rstrip("/") for o in configured.split(",") if o.strip()}
+    return origin if origin and origin.rstrip("/") in allowed else None
+
+
+def _cors(request: Request) -> dict[str, str]:
+    origin = _allowed_origin(request)
+    if origin is None:
+        return {}
+    headers = {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+        "Access-Control-Allow-Headers": "Content-Type",
+        "Access-Control-Max-Age": "600",
+    }
+    if origin != "*":
+        headers["Vary"] = "Origin"
+    return headers
+
+
+@public.options("/banner/config", include_in_schema=False)
+@public.options("/banner", include_in_schema=False)
+@public.options("/subscribe", include_in_schema=False)
+def preflight(request: Request) -> Response:
+    return Response(status_code=204, headers=_cors(request))
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise InvalidInput("the body is larger than 64 kB")
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        raise InvalidInput("the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object")
+    return body
+
+
+# --------------------------------------------------------------------------- #
+# Public: banner and subscription
+# --------------------------------------------------------------------------- #
+
+
+@public.get(
+    "/banner/config",
+    summary="The cookie banner's categories, services, texts and a single-use nonce",
+    responses={404: {"description": "No register applied."}, 422: {"description": "Bad lang."}},
+)
+def banner_config(request: Request, lang: str = Query("nb", max_length=5)) -> Any:
+    gpc = request.headers.get("sec-gpc", "").strip() == "1"
+    base = str(request.base_url)
+
+    def work() -> Any:
+        with db(request) as session:
+            config = service.banner_config(session, lang, gpc=gpc, base_url=base)
+        return JSONResponse(config, headers=_cors(request))
+
+    return _answer(work, "query", _cors(request))
+
+
+@public.post(
+    "/banner",
+    summary="Record the banner's choice (one ledger record per purpose) with a fresh nonce",
+    responses={
+        400: {"description": "The nonce has expired."},
+        403: {"description": "The nonce is missing or was not issued by this server."},
+        409: {"description": "The nonce has been used before (a replay)."},
+        422: {"description": "A purpose, text version or choice is wrong."},
+    },
+)
+async def banner_post(request: Request) -> Any:
+    headers = _cors(request)
+    try:
+        body = await _json_body(request)
+    except InvalidInput as exc:
+        response = _problems_response(exc, "body")
+        response.headers.update(headers)
+        return response
+    gpc = request.headers.get("sec-gpc", "").strip() == "1"
+    ip = _client_ip(request)
+    agent = request.headers.get("user-agent")
+
+    def work() -> Any:
+        with db(request) as session:
+            result = service.banner_post(session, body, ip=ip, user_agent=agent, gpc_header=gpc)
+            out = result.as_json()
+        return JSONResponse(out, status_code=201, headers=headers)
+
+    return _answer(work, "body", headers)
+
+
+class SubscribeBody(BaseModel):
+    email: str = Field(max_length=320, description="The address to confirm.")
+    purpose: str = Field(max_length=200, description="A consent purpose with double opt-in.")
+    lang: Literal["nb", "en"] | None = None
+    text_version: str | None = Field(default=None, max_length=250)
+    collection_point: str | None = Field(default=None, max_length=500)
+
+
+@public.post(
+    "/subscribe",
+    status_code=202,
+    summary="Start a double opt-in: a confirmation e-mail with a link; nothing recorded yet",
+    responses={422: {"description": "Bad address, unknown purpose or no double opt-in."}},
+)
+def subscribe(body: SubscribeBody, request: Request) -> Any:
+    headers = _cors(request)
+    ip = _client_ip(request)
+    agent = request.headers.get("user-agent")
+
+    def work() -> Any:
+        with db(request) as session:
+            service.subscribe(
+                session,
+                email=body.email,
+                purpose=body.purpose,
+                lang=body.lang,
+                text_version=body.text_version,
+                collection_point=body.collection_point,
+                ip=ip,
+                user_agent=agent,
+            )
+        _deliver()
+        # The same answer whether or not the address was subscribed already.
+        return JSONResponse(
+            {"detail": "if the address can receive mail, a confirmation link is on its way"},
+            status_code=202,
+            headers=headers,
+        )
+
+    return _answer(work, "body", headers)
+
+
+def _deliver() -> None:
+    from datavern.notify import email
+
+    # SMTP failures are kept on the message and retried by the notify.deliver task.
+    email.deliver()
+
+
+# --------------------------------------------------------------------------- #
+# With a session: record, withdraw, state, may-process, proof
+# --------------------------------------------------------------------------- #
+
+
+class RecordBody(BaseModel):
+    subject: str = Field(
+        max_length=320,
+        description="account:ID, email:ADDRESS (stored as a keyed hash), emailhash:HEX or "
+        "visitor:ID.",
+    )
+    purpose: str = Field(max_length=200, description="A consent purpose from the register.")
+    decision: str = Field(description="grant, deny, withdraw or object (art. 21).")
+    method: str = Field(
+        default="api",
+        description="banner_accept_all, banner_reject_all, banner_custom, form_checkbox, "
+        "double_opt_in, gpc, api or unsubscribe.",
+    )
+    text_version: str | None = Field(
+        default=None,
+        max_length=250,
+        description="The text version shown (default: the current one in `language`).",
+    )
+    language: str | None = Field(default=None, max_length=5)
+    collection_point: str | None = Field(
+        default=None, description="Where it was collected: a URL or a system name."
+    )
+    ip: str | None = Field(
+        default=None, max_length=64, description="The subject's IP (stored truncated)."
+    )
+    user_agent: str | None = Field(default=None, max_length=2000)
+    expires_at: datetime | None = None
+
+
+class WithdrawBody(BaseModel):
+    subject: str = Field(max_length=320)
+    purpose: str = Field(max_length=200)
+    method: str = "api"
+    text_version: str | None = Field(default=None, max_length=250)
+    language: str | None = Field(default=None, max_length=5)
+    collection_point: str | None = None
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=2000)
+
+
+@private.post(
+    "/records",
+    status_code=201,
+    summary="Append one decision to the ledger",
+    responses={422: {"description": "Unknown purpose or text version, needs no consent, ..."}},
+)
+def record(
+    body: RecordBody,
+    request: Request,
+    principal: Principal = Depends(require(Permission.record_consent)),
+) -> Any:
+    def work() -> Any:
+        with db(request) as session:
+            rec = service.record(
+                session,
+                **body.model_dump(exclude={"text_version"}),
+                text_version=body.text_version,
+                recorded_by=_actor(principal),
+            )
+        return JSONResponse(rec.as_json(), status_code=201)
+
+    return _answer(work, "body")
+
+
+@private.post(
+    "/withdraw",
+    status_code=201,
+    summary="Withdraw consent (as easy as granting it, art. 7(3))",
+    responses={422: {"description": "Unknown purpose, subject or text version."}},
+)
+def withdraw(
+    body: WithdrawBody,
+    request: Request,
+    principal: Principal = Depends(require(Permission.record_consent)),
+) -> Any:
+    def work() -> Any:
+        with db(request) as session:
+            rec = service.withdraw(
+                session,
+                **body.model_dump(exclude={"text_version"}),
+                text_version=body.text_version,
+                recorded_by=_actor(principal),
+            )
+        return JSONResponse(rec.as_json(), status_code=201)
+
+    return _answer(work, "body")
+
+
+@router.get(
+    "/state",
+    summary="The current consent of a subject for a purpose",
+    responses={422: {"description": "Unknown purpose or malformed subject."}},
+)
+def state(
+    request: Request,
+    subject: str = Query(max_length=320),
+    purpose: str = Query(max_length=200),
+    _principal: Principal = Depends(require(Permission.view_consent)),
+) -> Any:
+    def work() -> Any:
+        with db(request) as session:
+            return JSONResponse(service.state(session, subject, purpose).as_json())
+
+    return _answer(work, "query")
+
+
+@router.get(
+    "/may-process",
+    summary="May the subject's data be processed for this purpose now?",
+    responses={422: {"description": "Unknown purpose or malformed subject."}},
+)
+def may_process(
+    request: Request,
+    subject: str = Query(max_length=320),
+    purpose: str = Query(max_length=200),
+    _principal: Principal = Depends(require(Permission.view_consent)),
+) -> Any:
+    def work() -> Any:
+        with db(request) as session:
+            return JSONResponse(service.may_process(session, subject, purpose).as_json())
+
+    return _answer(work, "query")
+
+
+@router.get(
+    "/proof",
+    summary="Every record of a subject with the exact text shown (art. 7(1))",
+    responses={422: {"description": "Malformed subject."}},
+)
+def proof(
+    request: Request,
+    subject: str = Query(max_length=320),
+    principal: Principal = Depends(require(Permission.view_consent)),
+) -> Any:
+    def work() -> Any:
+        with db(request) as session:
+            items = service.proof(session, subject, actor=_actor(principal))
+            return JSONResponse(
+                {
+                    "subject": service.subject_of(subject).ref,
+                    "records": [i.as_json() for i in items],
+                }
+            )
+
+    return _answer(work, "query")
+
+
+@router.get("/texts", summary="Every version of every consent text")
+def texts(
+    request: Request,
+    purpose: str | None = Query(default=None, max_length=200),
+    _principal: Principal = Depends(require(Permission.view_consent)),
+) -> Any:
+    with db(request) as session:
+        return [t.as_json() for t in service.list_texts(session, purpose)]
+
+
+@router.get(
+    "/texts/{version_id:path}",
+    summary="One text version, exactly as it was shown",
+    responses={404: {"description": "No such version."}},
+)
+def text_version(
+    version_id: str,
+    request: Request,
+    _principal: Principal = Depends(require(Permission.view_consent)),
+) -> Any:
+    with db(request) as session:
+        found = service.get_text(session, version_id)
+    if found is None:
+        return JSONResponse({"detail": "no such text version"}, status_code=404)
+    return found.as_json()
+
+
+@router.get(
+    "/unsubscribe-headers",
+    summary="List-Unsubscribe and List-Unsubscribe-Post headers for one marketing mail",
+)
+def unsubscribe_headers(
+    request: Request,
+    subject: str = Query(max_length=320),
+    purpose: str = Query(max_length=200),
+    lang: Literal["nb", "en"] = "nb",
+    _principal: Principal = Depends(require(Permission.record_consent)),
+) -> Any:
+    def work() -> Any:
+        with db(request) as session:
+            ctx = service.context(session)
+            if purpose not in ctx.index.purposes:
+                from datavern.consent.rules import UnknownPurpose
+
+                raise InvalidInput(str(UnknownPurpose(purpose, ctx.index.known())))
+            mailto = ctx.register.organisation.email
+        return service.marketing_headers(subject, purpose, lang, mailto=mailto)
+
+    return _answer(work, "query")
+
+
+class ReconsentBody(BaseModel):
+    purpose: str = Field(max_length=200)
+    cutoff: date = Field(description="From this day (Norwegian time) old consents stop counting.")
+    send_mail: bool = True
+
+
+@private.post(
+    "/reconsent",
+    status_code=201,
+    summary="Ask again after a text change; old consents stop counting at the cut-off",
+)
+def reconsent(
+    body: ReconsentBody,
+    request: Request,
+    principal: Principal = Depends(require(Permission.manage_consent)),
+) -> Any:
+    def work() -> Any:
+        with db(request) as session:
+            view = service.start_reconsent(
+                session, body.purpose, body.cutoff, actor=_actor(principal), mail=body.send_mail
+            )
+        _deliver()
+        return JSONResponse(view.as_json(), status_code=201)
+
+    return _answer(work, "body")
+
+
+@router.get("/verify", summary="Verify the ledger's hash chain")
+def verify(
+    request: Request, _principal: Principal = Depends(require(Permission.view_audit))
+) -> Any:
+    with db(request) as session:
+        return service.verify_ledger(session).as_json()
+
+
+router.include_router(public)
+router.include_router(private)
