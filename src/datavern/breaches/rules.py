@@ -76,6 +76,7 @@ __all__ = [
     "format_duration",
     "is_late",
     "matches",
+    "next_steps",
     "parse_count",
     "parse_facts",
     "parse_moment",
@@ -1009,3 +1010,31 @@ def _holds(condition: Condition, row: Mapping[str, Any]) -> bool:
 def matches(selection: Selection, row: Mapping[str, Any]) -> bool:
     """Whether a row satisfies every condition (ComparisonError on incomparable types)."""
     return all(_holds(c, row) for c in selection.conditions)
+
+
+# --------------------------------------------------------------------------- #
+# What is still to be done
+# --------------------------------------------------------------------------- #
+
+NextStep = Literal["assess_risk", "notify_datatilsynet", "give_delay_reasons", "notify_subjects"]
+
+
+def next_steps(
+    *,
+    status: ClockStatus,
+    risk: RiskLevel | None,
+    delay_reasons: str | None,
+    people_told: int,
+    exception: Art34Exception | None,
+) -> list[NextStep]:
+    """The duties of art. 33 and 34 this breach still has open, most urgent first."""
+    steps: list[NextStep] = []
+    if risk is None:
+        steps.append("assess_risk")
+    if status.state in ("running", "overdue"):
+        if status.state == "overdue" and not (delay_reasons and delay_reasons.strip()):
+            steps.append("give_delay_reasons")
+        steps.append("notify_datatilsynet")
+    if risk == "high_risk" and exception is None and people_told == 0:
+        steps.append("notify_subjects")
+    return steps
