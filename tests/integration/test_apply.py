@@ -188,3 +188,36 @@ def test_versions_and_show_commands(database_url: str, tmp_path: Path) -> None:
     assert as_json["version"] == 1 and as_json["message"] == "start"
     assert as_json["register"]["organisation"]["name"] == "Fjordlys Drift AS"
     assert list(as_json["files"]) == ["notice_full.yaml"]
+
+
+BROKEN_DATASET = """
+dataset:
+  - fides_key: shop
+    name: Shop
+    collections:
+      - name: customers
+        fields:
+          - name: email
+            data_categories: [user.contact.email]
+            fides_meta:
+              identity: email
+          - name: region_id
+            data_categories: [system.operations]
+            fides_meta:
+              references:
+                - dataset: shop
+                  field: regions.id
+                  direction: to
+"""
+
+
+def test_dataset_graph_errors_block_apply_like_check(database_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "register.yaml"
+    path.write_text(FULL.read_text(encoding="utf-8") + BROKEN_DATASET, encoding="utf-8")
+    checked = cli("check", str(path), "--format", "json")
+    assert checked.exit_code == 1
+    assert "DV952" in checked.output
+    result = cli("register", "apply", str(path))
+    assert result.exit_code == 1
+    assert "DV952" in result.output
+    assert counts() == (0, 0)

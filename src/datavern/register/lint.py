@@ -283,6 +283,12 @@ def _graph_rule(code: str) -> Rule:
     return DATASET_REFERENCE_INVALID
 
 
+def register_findings(register: Any, today: date) -> list[Finding]:
+    """What `check` reports without `--live`: the register rules and the dataset graph.
+    `register apply` refuses the errors among them."""
+    return [*lint(register, today=today), *graph_findings(register)]
+
+
 def graph_findings(register: Any) -> list[Finding]:
     """The DSR engine's dataset-graph problems (docs/dsr-plan.md) as findings DV951-DV954.
 
@@ -591,7 +597,7 @@ def check_register(path: Path, *, today: date, live: Any | None = None) -> Check
             str(path), False, entries_from_problems(_problem_from_exception(exc, path))
         )
     fallback = _main_file(path)
-    findings = [*lint(loaded.register, today=today), *graph_findings(loaded.register)]
+    findings = register_findings(loaded.register, today)
     if live is not None:
         findings += live_findings(loaded.register, live)
     entries = _sorted_entries(findings, loaded, fallback)

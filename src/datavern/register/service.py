@@ -24,7 +24,7 @@ from datavern.core.errors import DatavernError, InvalidInput, NotFound, Problem
 from datavern.notices.rules import Change, diff_registers, summarize
 from datavern.register.loader import LoadedRegister
 from datavern.register.models import RegisterVersion
-from datavern.register.rules import Finding, Severity, lint, path_str
+from datavern.register.rules import Finding, Severity, path_str
 from datavern.register.schema import Register
 
 AUDIT_APPLY = "register.apply"
@@ -54,10 +54,9 @@ class ApplyResult:
 def blocking_findings(loaded: LoadedRegister, today: date) -> list[Finding]:
     """Findings of severity error, the same `datavern check` reports without `--live`
     (register rules and the dataset graph): `apply` refuses them unless told otherwise."""
-    from datavern.register.lint import graph_findings
+    from datavern.register.lint import register_findings
 
-    findings = [*lint(loaded.register, today=today), *graph_findings(loaded.register)]
-    return [f for f in findings if f.severity is Severity.error]
+    return [f for f in register_findings(loaded.register, today) if f.severity is Severity.error]
 
 
 def lint_problems(loaded: LoadedRegister, findings: list[Finding]) -> list[Problem]:
