@@ -36,6 +36,7 @@ def _register_groups() -> None:
     from datavern.cli.audit import app as audit_app
     from datavern.cli.db import app as db_app
     from datavern.connectors.cli import app as connection_app
+    from datavern.dsr.cli import app as dsr_app
     from datavern.notices.cli import app as notice_app
     from datavern.register.cli import app as register_app
     from datavern.register.cli import check, init
@@ -49,6 +50,7 @@ def _register_groups() -> None:
     app.add_typer(user_app, name="user")
     app.add_typer(db_app, name="db")
     app.add_typer(connection_app, name="connection")
+    app.add_typer(dsr_app, name="dsr")
     app.command("serve")(serve)
     app.command("demo")(demo)
 
