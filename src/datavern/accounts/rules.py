@@ -29,6 +29,7 @@ class Permission(StrEnum):
     view_consent = "view_consent"  # consent figures, a subject's history and proof, outbox
     record_consent = "record_consent"  # record and withdraw consents through the API
     manage_consent = "manage_consent"  # re-consent campaigns
+    manage_breaches = "manage_breaches"  # the breach register, drafts to Datatilsynet, notices
 
 
 # Least privilege: a viewer only reads; an agent works requests; the privacy officer
@@ -52,6 +53,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.view_consent,
             Permission.record_consent,
             Permission.manage_consent,
+            Permission.manage_breaches,
         }
     ),
     Role.admin: frozenset(Permission),
