@@ -10,4 +10,5 @@ def import_all_models() -> None:
     import datavern.core.audit
     import datavern.dsr.models
     import datavern.notify.models
-    import datavern.register.models  # noqa: F401
+    import datavern.register.models
+    import datavern.retention.models  # noqa: F401

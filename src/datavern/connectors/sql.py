@@ -224,6 +224,25 @@ class SQLConnector:
                 f"at {database}"
             )
 
+    # -- bulk work (retention sweeps): SQLAlchemy Core on the checked table --------
+
+    def table(self, collection: str) -> Table:
+        """The reflected table of ``collection`` (looked up like every other call), for
+        statements the contract does not cover, such as a sweep's range deletes."""
+        return self._table(collection)
+
+    @contextmanager
+    def transaction(self, collection: str) -> Iterator[Connection]:
+        """One transaction, with this connector's lock timeout and its error messages."""
+        with self._transaction(collection) as conn:
+            yield conn
+
+    @contextmanager
+    def connection(self, collection: str | None = None) -> Iterator[Connection]:
+        """A connection for reads (no transaction is opened for you)."""
+        with self._connect(collection) as conn:
+            yield conn
+
     def close(self) -> None:
         self._engine.dispose()
 

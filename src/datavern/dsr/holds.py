@@ -29,18 +29,19 @@ Decisions:
 
 from __future__ import annotations
 
-import calendar
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final, Literal
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
+from typing import Any, Literal
 
 from datavern.register.rules import BUILTIN_RETENTION_RULES
-from datavern.register.schema import DURATION_RE, DsrHold, DsrSettings
+from datavern.register.schema import DsrHold, DsrSettings
+
+# The calendar arithmetic is shared with retention sweeps (one implementation).
+from datavern.retention.rules import OSLO, add_period, end_of_financial_year, row_date
 
 __all__ = [
+    "OSLO",
     "HeldField",
     "HoldRule",
     "add_period",
@@ -51,9 +52,6 @@ __all__ = [
     "resolve_holds",
     "row_date",
 ]
-
-OSLO: Final = ZoneInfo("Europe/Oslo")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -131,63 +129,6 @@ def _resolve(hold: DsrHold) -> HoldRule:
         legal_source=legal_source,
         reason=dict(hold.reason or {}),
     )
-
-
-def _clamped(year: int, month: int, day: int) -> date:
-    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
-
-
-def add_period(start: date, period: str) -> date:
-    """``start`` plus an ISO 8601 calendar period (``P5Y``, ``P3Y6M``, ``P2W``, ``P30D``).
-
-    Years and months move the calendar date and keep the day of the month,
-    clamped to the month's last day (31 August + P6M = 28/29 February);
-    weeks and days are then added as days.
-    """
-    match = DURATION_RE.match(period)
-    if match is None:
-        raise ValueError(f"not a calendar period: {period!r}")
-    years, months, weeks, days = (int(g) if g else 0 for g in match.groups())
-    total = start.year * 12 + (start.month - 1) + years * 12 + months
-    moved = _clamped(total // 12, total % 12 + 1, start.day)
-    return moved + timedelta(weeks=weeks, days=days)
-
-
-def end_of_financial_year(day: date, year_end: tuple[int, int] = (12, 31)) -> date:
-    """The last day of the financial year ``day`` falls in (``year_end`` is (month, day))."""
-    month, last = year_end
-    candidate = _clamped(day.year, month, last)
-    if candidate >= day:
-        return candidate
-    return _clamped(day.year + 1, month, last)
-
-
-def row_date(value: Any) -> date | None:
-    """The calendar date of a row's date field, or None when it has none.
-
-    A timezone-aware timestamp counts in Norwegian time (a voucher dated
-    31 December 23:30 in Oslo belongs to that year, not the next); a naive one
-    as written.
-    """
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            return value.astimezone(OSLO).date()
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str) and _ISO_DATE.match(value.strip()):
-        text = value.strip()
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            try:
-                return date.fromisoformat(text[:10])
-            except ValueError:
-                return None
-        return row_date(parsed if parsed.tzinfo is None else parsed.astimezone(UTC))
-    return None
 
 
 def hold_end(rule: HoldRule, value: Any, today: date) -> date:

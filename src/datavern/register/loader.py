@@ -815,6 +815,7 @@ class _Semantics:
         self._consent_purposes()
         self._cookies()
         self._datasets()
+        self._retention_rules()
         self._declared_national_ids(self.data, ())
         return self.problems
 
@@ -957,6 +958,106 @@ class _Semantics:
         )
         for i, dataset in enumerate(datasets):
             self._resource(dataset, ("dataset", i), _DATASET_SHAPE)
+
+    def _dataset_fields(self) -> dict[str, dict[str, bool]]:
+        """``dataset.collection`` -> {top-level field name: is a primary key}."""
+        found: dict[str, dict[str, bool]] = {}
+        for dataset in map(_as_dict, _as_list(self.data.get("dataset"))):
+            key = dataset.get("fides_key")
+            if not isinstance(key, str):
+                continue
+            for collection in map(_as_dict, _as_list(dataset.get("collections"))):
+                name = collection.get("name")
+                if not isinstance(name, str):
+                    continue
+                fields = found.setdefault(f"{key}.{name}", {})
+                for item in map(_as_dict, _as_list(collection.get("fields"))):
+                    if isinstance(item.get("name"), str):
+                        meta = _as_dict(item.get("fides_meta") or item.get("fidesops_meta"))
+                        fields[item["name"]] = bool(meta.get("primary_key"))
+        return found
+
+    def _retention_rules(self) -> None:
+        """Retention rules name collections and fields the datasets declare (docs/retention.md):
+        a sweep must never guess which table or column a rule means."""
+        rules = _as_list(self.data.get("retention_rules"))
+        if not rules:
+            return
+        self.unique(
+            "retention rule key",
+            [(_as_dict(r).get("key"), ("retention_rules", i, "key")) for i, r in enumerate(rules)],
+        )
+        collections = self._dataset_fields()
+        for i, rule in enumerate(map(_as_dict, rules)):
+            base: PathKey = ("retention_rules", i)
+            name = f"retention rule {rule.get('key')!r}"
+            fields = self._retention_collection(
+                name, rule.get("collection"), collections, (*base, "collection")
+            )
+            trigger = _as_dict(rule.get("trigger"))
+            for which in ("field", "financial_year_end_of"):
+                self._retention_field(name, trigger.get(which), fields, (*base, "trigger", which))
+            for k, item in enumerate(_as_list(rule.get("anonymise_fields"))):
+                path = (*base, "anonymise_fields", k)
+                self._retention_field(name, item, fields, path)
+                if fields and isinstance(item, str) and fields.get(item):
+                    self.add(
+                        f"{name}: {item!r} is part of the primary key and cannot be anonymised; "
+                        "use action delete",
+                        path,
+                    )
+            aggregate = _as_dict(rule.get("aggregate"))
+            if aggregate:
+                into = self._retention_collection(
+                    name, aggregate.get("into"), collections, (*base, "aggregate", "into")
+                )
+                for k, item in enumerate(_as_list(aggregate.get("group_by"))):
+                    path = (*base, "aggregate", "group_by", k)
+                    self._retention_field(name, item, fields, path)
+                    self._retention_field(name, item, into, path, aggregate.get("into"))
+                self._retention_field(
+                    name,
+                    aggregate.get("count_field", "row_count"),
+                    into,
+                    (*base, "aggregate", "count_field"),
+                    aggregate.get("into"),
+                )
+
+    def _retention_collection(
+        self, name: str, value: Any, collections: dict[str, dict[str, bool]], path: PathKey
+    ) -> dict[str, bool] | None:
+        if not isinstance(value, str) or value.count(".") != 1:
+            return None  # the schema reports the shape
+        if value in collections:
+            return collections[value]
+        known = sorted(collections)
+        hint = (
+            f"; declared collections: {', '.join(known[:20])}"
+            if known
+            else "; declare it under `dataset:` first"
+        )
+        self.add(
+            f"{name}: no collection {value!r} in the register's datasets"
+            f"{_did_you_mean(value, known)}{hint}",
+            path,
+        )
+        return None
+
+    def _retention_field(
+        self,
+        name: str,
+        value: Any,
+        fields: dict[str, bool] | None,
+        path: PathKey,
+        collection: Any = None,
+    ) -> None:
+        if fields is None or not isinstance(value, str) or value in fields:
+            return
+        where = f"collection {collection!r}" if collection else "its collection"
+        self.add(
+            f"{name}: {where} has no field {value!r}{_did_you_mean(value, sorted(fields))}",
+            path,
+        )
 
     def _resource(self, value: Any, path: PathKey, shape: _Shape) -> None:
         if not isinstance(value, dict):

@@ -137,6 +137,18 @@ def _duration(value: str) -> str:
 Duration = Annotated[str, AfterValidator(_duration)]
 
 
+def _financial_year_end(value: str) -> str:
+    from datavern.retention.rules import parse_month_day
+
+    month, day = parse_month_day(value)
+    return f"{month:02d}-{day:02d}"
+
+
+FinancialYearEnd = Annotated[str, AfterValidator(_financial_year_end)]
+"""The last day of the financial year as MM-DD (regnskapsloven § 1-7: the calendar year
+unless the company has another)."""
+
+
 class LegalBasis(StrEnum):
     """GDPR art. 6(1) (a)-(f)."""
 
@@ -265,6 +277,11 @@ class Organisation(Strict):
         default=None,
         description="Transfers outside the EEA the notice mentions without recipient, country "
         "or basis (a lint error, DV111).",
+    )
+    financial_year_end: FinancialYearEnd = Field(
+        default="12-31",
+        description="Last day of the financial year (MM-DD); retention rules counting from the "
+        "end of the financial year use it.",
     )
 
 
@@ -521,6 +538,116 @@ class DsrSettings(Strict):
     )
 
 
+# --- retention rules (issue 6): what sweeps delete, anonymise or aggregate, and when ------
+
+
+def _retention_period(value: str) -> str:
+    from datavern.retention.rules import period_problem
+
+    problem = period_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+RetentionPeriod = Annotated[str, AfterValidator(_retention_period)]
+
+
+class RetentionTrigger(Strict):
+    """What starts a retention period: a date field of each row, or the end of the financial
+    year that date falls in. Give exactly one."""
+
+    field: str | None = Field(
+        default=None, description="The row's date field the period counts from: created_at."
+    )
+    financial_year_end_of: str | None = Field(
+        default=None,
+        description="Count from the end of the financial year of this date field "
+        "(bokføringsloven § 13): invoice_date.",
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> RetentionTrigger:
+        if (self.field is None) == (self.financial_year_end_of is None):
+            raise ValueError(
+                "a trigger is either `field: <date field>` or `financial_year_end_of: <date field>`"
+            )
+        return self
+
+    @property
+    def date_field(self) -> str:
+        return self.field or self.financial_year_end_of or ""
+
+
+class RetentionAggregate(Strict):
+    """``aggregate``: before rows are deleted, their count per group is added to a summary
+    collection in the same database."""
+
+    into: CollectionAddress = Field(description="The summary collection: dataset.collection.")
+    group_by: list[str] = Field(
+        default_factory=list,
+        description="Fields copied from the rows; the summary collection has fields of the "
+        "same names.",
+    )
+    count_field: str = Field(
+        default="row_count", description="The summary field that receives the number of rows."
+    )
+
+
+class RetentionRule(Strict):
+    """A retention rule for one collection: swept by `datavern retention run`."""
+
+    key: Key
+    collection: CollectionAddress = Field(description="dataset.collection")
+    trigger: RetentionTrigger
+    period: RetentionPeriod | None = Field(default=None, description="ISO 8601: P5Y, P3Y6M.")
+    rule: Key | None = Field(default=None, description="A built-in legal rule instead of a period.")
+    action: RetentionAction = RetentionAction.delete
+    anonymise_fields: list[str] = Field(
+        default_factory=list, description="With action anonymise: the fields erased."
+    )
+    aggregate: RetentionAggregate | None = None
+    legal_basis: Localized | None = Field(
+        default=None, description="Why this period: the law, contract or purpose behind it."
+    )
+    description: Localized | None = None
+
+    @field_validator("rule")
+    @classmethod
+    def _known_rule(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from datavern.register.rules import BUILTIN_RETENTION_RULES
+
+        if value not in BUILTIN_RETENTION_RULES:
+            known = ", ".join(sorted(BUILTIN_RETENTION_RULES))
+            raise ValueError(f"unknown legal rule {value!r}; built-in rules: {known}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RetentionRule:
+        if (self.rule is None) == (self.period is None):
+            raise ValueError("a retention rule needs exactly one of `period` and `rule`")
+        if self.rule is not None:
+            from datavern.register.rules import BUILTIN_RETENTION_RULES
+
+            builtin = BUILTIN_RETENTION_RULES[self.rule]
+            if builtin.trigger == "end_of_financial_year" and self.trigger.field is not None:
+                raise ValueError(
+                    f"rule {self.rule} counts from the end of the financial year; write "
+                    f"`trigger: {{financial_year_end_of: {self.trigger.field}}}`"
+                )
+        if self.action == RetentionAction.anonymise and not self.anonymise_fields:
+            raise ValueError("action anonymise needs `anonymise_fields`: the fields to erase")
+        if self.action != RetentionAction.anonymise and self.anonymise_fields:
+            raise ValueError("`anonymise_fields` is only used with action anonymise")
+        if self.action == RetentionAction.aggregate and self.aggregate is None:
+            raise ValueError("action aggregate needs `aggregate`: where the counts go")
+        if self.action != RetentionAction.aggregate and self.aggregate is not None:
+            raise ValueError("`aggregate` is only used with action aggregate")
+        return self
+
+
 class Register(Strict):
     """The whole register after includes are merged."""
 
@@ -535,6 +662,10 @@ class Register(Strict):
     )
     dsr: DsrSettings | None = Field(
         default=None, description="Data-subject request engine: connections, masking, holds."
+    )
+    retention_rules: list[RetentionRule] = Field(
+        default_factory=list,
+        description="Retention rules per dataset collection, swept by `datavern retention run`.",
     )
 
     def activities(self) -> list[tuple[System, Activity]]:
