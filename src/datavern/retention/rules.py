@@ -65,6 +65,7 @@ __all__ = [
     "RowDecision",
     "RuleSpec",
     "add_period",
+    "bound_for_cutoff",
     "canonical_json",
     "coerce_for_kind",
     "conditions_match",
@@ -360,7 +361,12 @@ def sql_bound(rule: RuleSpec, today: date, kind: ColumnKind) -> date | datetime:
     ``kind``: a DATE column, a timestamp without zone (naive) or with zone (aware).
     Agrees with :func:`is_due` for every value (property-tested).
     """
-    next_day = cutoff(rule, today) + timedelta(days=1)
+    return bound_for_cutoff(cutoff(rule, today), kind)
+
+
+def bound_for_cutoff(last_due: date, kind: ColumnKind) -> date | datetime:
+    """``trigger < bound`` selects the rows whose trigger date is ``last_due`` or earlier."""
+    next_day = last_due + timedelta(days=1)
     if kind == "date":
         return next_day
     midnight = datetime.combine(next_day, time(0, 0))

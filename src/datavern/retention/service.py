@@ -809,7 +809,7 @@ class RuleSweep:
     def due_expr(self) -> ColumnElement[bool]:
         assert self.table is not None and self.trigger_kind is not None
         column = self.table.c[self.spec.trigger_field]
-        bound = _bound_for(self.cutoff, self.trigger_kind)
+        bound = rules.bound_for_cutoff(self.cutoff, self.trigger_kind)
         return and_(column.is_not(None), column < bound)
 
     def work_expr(self) -> ColumnElement[bool]:
@@ -1020,16 +1020,6 @@ def _compare_expr(op: str, left: Any, value: Any) -> ColumnElement[bool]:
     if op == ">":
         return left > value  # type: ignore[no-any-return]
     return left >= value  # type: ignore[no-any-return]
-
-
-def _bound_for(cutoff_day: date, kind: rules.ColumnKind) -> date | datetime:
-    next_day = cutoff_day + timedelta(days=1)
-    if kind == "date":
-        return next_day
-    midnight = datetime.combine(next_day, time(0, 0))
-    if kind == "naive":
-        return midnight - rules.NAIVE_SHIFT
-    return midnight.replace(tzinfo=OSLO).astimezone(UTC)
 
 
 def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
