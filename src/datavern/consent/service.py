@@ -1796,6 +1796,19 @@ def _date_text(day: date, lang: str) -> str:
     return long_date(day, "en" if lang == "en" else "nb")
 
 
+def campaign_affected(session: Session, campaign: ReconsentCampaign) -> int:
+    """Subjects whose current decision is a grant under a text the campaign supersedes."""
+    return int(
+        session.execute(
+            select(func.count()).where(
+                ConsentState.purpose == campaign.purpose,
+                ConsentState.decision == Decision.grant.value,
+                ConsentState.text_version_id.in_(list(campaign.superseded)),
+            )
+        ).scalar_one()
+    )
+
+
 def list_campaigns(session: Session, purpose: str | None = None) -> list[ReconsentCampaign]:
     query = select(ReconsentCampaign).order_by(ReconsentCampaign.id.desc())
     if purpose:

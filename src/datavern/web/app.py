@@ -31,7 +31,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datavern import __version__
+from datavern.consent import api as consent_api
 from datavern.consent import assets as consent_assets
+from datavern.consent import pages as consent_pages
 from datavern.core.config import Settings, get_settings
 from datavern.web import api, security
 from datavern.web.deps import CsrfFailed, Forbidden, LoginRequired, admin_lang, render
@@ -185,6 +187,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(api.router)
     app.include_router(consent_assets.router)
+    app.include_router(consent_api.router)
+    app.include_router(consent_pages.public_router)
+    app.include_router(consent_pages.admin_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
     app.add_middleware(security.SecurityHeaders, settings=settings)

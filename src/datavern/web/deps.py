@@ -174,6 +174,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("register", "/admin/register", "nav_register", Permission.view_register),
     NavItem("map", "/admin/map", "nav_map", Permission.view_register),
     NavItem("notices", "/admin/notices", "nav_notices", Permission.view_register),
+    NavItem("consent", "/admin/consent", "nav_consent", Permission.view_consent),
+    NavItem("outbox", "/admin/outbox", "nav_outbox", Permission.view_consent),
     NavItem("audit", "/admin/audit", "nav_audit", Permission.view_audit),
     NavItem("users", "/admin/users", "nav_users", Permission.manage_users),
 )

@@ -1,0 +1,286 @@
+"""`datavern consent`: the consent ledger from the command line.
+
+Parse, call the service, print. Subjects are written ``account:ID``,
+``email:ADDRESS`` (or the bare address; stored as a keyed hash),
+``emailhash:HEX`` or ``visitor:ID``. Exit codes: 0 done (``may-process``: allowed),
+1 ``may-process`` says no, 2 invalid input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from datavern.cli.common import actor, console, ensure_database, err_console
+from datavern.core.db import session_scope
+from datavern.core.errors import DatavernError
+
+app = typer.Typer(
+    help="The consent ledger: record, withdraw, state, may-process, proof, texts, re-consent.",
+    no_args_is_help=True,
+)
+
+T = TypeVar("T")
+
+SUBJECT_HELP = "account:ID, email:ADDRESS (or the address), emailhash:HEX or visitor:ID."
+
+
+def _fail(error: DatavernError | str, code: int | None = None) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
+    raise typer.Exit(code if code is not None else getattr(error, "exit_code", 1))
+
+
+def _run(work: Callable[[Any], T]) -> T:
+    """``work(session)`` in one transaction; errors end the command without a traceback."""
+    try:
+        ensure_database()
+        with session_scope() as session:
+            return work(session)
+    except DatavernError as exc:
+        _fail(exc)
+    except Exception as exc:
+        if os.environ.get("DATAVERN_DEBUG"):
+            raise
+        # The exception's text may quote a stored value: only its type.
+        _fail(f"internal error ({type(exc).__name__}); set DATAVERN_DEBUG=1 to see it", 1)
+
+
+def _print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _print_record(rec: Any) -> None:
+    console.print(
+        f"recorded {rec.decision} for [bold]{escape(rec.purpose)}[/] "
+        f"(record {rec.seq}, id {rec.id}, text {rec.text_version_id or '-'})",
+        highlight=False,
+    )
+
+
+@app.command("record")
+def record(
+    subject: str = typer.Argument(..., help=SUBJECT_HELP),
+    purpose: str = typer.Argument(..., help="A consent purpose from the register."),
+    decision: str = typer.Option("grant", help="grant, deny, withdraw or object (art. 21)."),
+    method: str = typer.Option(
+        "api", help="How it was collected: form_checkbox, api, double_opt_in, ..."
+    ),
+    text_version: str | None = typer.Option(
+        None, "--text-version", help="The text version shown (default: the current one)."
+    ),
+    lang: str | None = typer.Option(None, "--lang", help="nb or en (default: first language)."),
+    collection_point: str | None = typer.Option(
+        None, "--collection-point", help="Where it was collected: a URL or a system name."
+    ),
+    expires: datetime | None = typer.Option(None, "--expires", help="When the consent lapses."),
+    as_json: bool = typer.Option(False, "--json", help="Print the record as JSON."),
+) -> None:
+    """Append one decision to the ledger."""
+    from datavern.consent import service
+
+    expires_at = expires.astimezone() if expires and expires.tzinfo is None else expires
+    rec = _run(
+        lambda s: service.record(
+            s,
+            subject=subject,
+            purpose=purpose,
+            decision=decision,
+            method=method,
+            text_version=text_version,
+            language=lang,
+            collection_point=collection_point,
+            expires_at=expires_at,
+            recorded_by=actor(),
+        )
+    )
+    _print_json(rec.as_json()) if as_json else _print_record(rec)
+
+
+@app.command("withdraw")
+def withdraw(
+    subject: str = typer.Argument(..., help=SUBJECT_HELP),
+    purpose: str = typer.Argument(..., help="A consent purpose from the register."),
+    method: str = typer.Option("api", help="How the withdrawal came in."),
+    collection_point: str | None = typer.Option(None, "--collection-point"),
+    as_json: bool = typer.Option(False, "--json", help="Print the record as JSON."),
+) -> None:
+    """Withdraw a consent (as easy as granting it, art. 7(3))."""
+    from datavern.consent import service
+
+    rec = _run(
+        lambda s: service.withdraw(
+            s,
+            subject=subject,
+            purpose=purpose,
+            method=method,
+            collection_point=collection_point,
+            recorded_by=actor(),
+        )
+    )
+    _print_json(rec.as_json()) if as_json else _print_record(rec)
+
+
+@app.command("state")
+def state(
+    subject: str = typer.Argument(..., help=SUBJECT_HELP),
+    purpose: str = typer.Argument(..., help="A consent purpose from the register."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The subject's current consent for a purpose."""
+    from datavern.consent import service
+
+    view = _run(lambda s: service.state(s, subject, purpose))
+    if as_json:
+        _print_json(view.as_json())
+        return
+    console.print(
+        f"{escape(view.purpose)}: [bold]{view.status}[/]"
+        + (f" since {_when(view.at)} by {view.method}" if view.at else "")
+        + (f", text {view.text_version}" if view.text_version else ""),
+        highlight=False,
+    )
+    if view.expires_at:
+        console.print(f"expires {_when(view.expires_at)}", highlight=False)
+    if view.reconsent_cutoff:
+        console.print(
+            f"asked again: the old consent stops counting on {view.reconsent_cutoff}",
+            highlight=False,
+        )
+
+
+@app.command("may-process")
+def may_process(
+    subject: str = typer.Argument(..., help=SUBJECT_HELP),
+    purpose: str = typer.Argument(
+        ..., help="A consent purpose, an activity key, a data use, or storage."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """May the subject's data be processed for the purpose now? Exit 0 yes, 1 no."""
+    from datavern.consent import service
+
+    answer = _run(lambda s: service.may_process(s, subject, purpose))
+    if as_json:
+        _print_json(answer.as_json())
+    else:
+        verdict = "[green]yes[/]" if answer.allowed else "[red]no[/]"
+        console.print(f"{verdict}: {escape('; '.join(answer.reasons))}", highlight=False)
+    raise typer.Exit(0 if answer.allowed else 1)
+
+
+@app.command("proof")
+def proof(
+    subject: str = typer.Argument(..., help=SUBJECT_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (every field, every text)."),
+) -> None:
+    """Every record of a subject with the exact text that was shown (art. 7(1))."""
+    from datavern.consent import service
+
+    def work(session: Any) -> tuple[str, list[Any]]:
+        ref = service.subject_of(subject).ref
+        return ref, service.proof(session, subject, actor=actor())
+
+    ref, items = _run(work)
+    if as_json:
+        _print_json({"subject": ref, "records": [i.as_json() for i in items]})
+        return
+    console.print(f"subject [bold]{escape(ref)}[/]: {len(items)} records", highlight=False)
+    for item in items:
+        rec = item.record
+        console.print(
+            f"\n#{rec.seq} {_when(rec.at)} [bold]{rec.decision}[/] {escape(rec.purpose)} "
+            f"by {rec.method} at {escape(rec.collection_point or '-')} "
+            f"(ip {rec.ip or '-'}, id {rec.id})",
+            highlight=False,
+        )
+        if item.text is not None:
+            content = item.text.content
+            mark = "" if item.text_intact else " [red](text does NOT match its hash)[/]"
+            console.print(
+                f"  text {item.text.id} sha256 {item.text.content_hash}{mark}", highlight=False
+            )
+            console.print(
+                f"  {escape(str(content.get('name')))}: {escape(str(content.get('text')))}"
+            )
+            if content.get("withdraw"):
+                console.print(f"  {escape(str(content.get('withdraw')))}")
+
+
+@app.command("texts")
+def texts(
+    purpose: str | None = typer.Argument(None, help="Only this purpose."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON with the full texts."),
+) -> None:
+    """Every version of the consent texts (id, hash, language, valid from)."""
+    from datavern.consent import service
+
+    rows = _run(lambda s: service.list_texts(s, purpose))
+    if as_json:
+        _print_json([t.as_json() for t in rows])
+        return
+    if not rows:
+        console.print("no consent texts yet (apply a register with consent_purposes)")
+        return
+    table = Table("version", "language", "valid from", "sha256", "name")
+    for t in rows:
+        table.add_row(
+            t.id, t.language, _when(t.valid_from), t.content_hash[:16], str(t.content.get("name"))
+        )
+    console.print(table)
+
+
+@app.command("reconsent")
+def reconsent(
+    purpose: str = typer.Argument(..., help="The consent purpose whose text changed."),
+    cutoff: datetime = typer.Option(
+        ..., "--cutoff", formats=["%Y-%m-%d"], help="From this day old consents stop counting."
+    ),
+    no_mail: bool = typer.Option(False, "--no-mail", help="Do not e-mail the subjects."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Ask again after a material text change; old consents stop counting at the cut-off."""
+    from datavern.consent import service
+    from datavern.notify import email
+
+    day: date = cutoff.date()
+    view = _run(lambda s: service.start_reconsent(s, purpose, day, actor=actor(), mail=not no_mail))
+    delivered = email.deliver()
+    if as_json:
+        _print_json({**view.as_json(), "delivery": delivered.as_json()})
+        return
+    console.print(
+        f"re-consent {view.id} for [bold]{escape(purpose)}[/]: {view.affected} subjects consented "
+        f"to an older text; {view.mailed} e-mailed; old consents stop counting on "
+        f"{view.cutoff_date}",
+        highlight=False,
+    )
+    if delivered.kept:
+        console.print(
+            "no SMTP host is configured: the messages wait in the outbox (admin console)",
+            highlight=False,
+        )
+
+
+@app.command("unsubscribe")
+def unsubscribe(
+    token: str = typer.Argument(..., help="The token from an unsubscribe link or mail."),
+) -> None:
+    """Record the withdrawal an unsubscribe link or mailto request asks for."""
+    from datavern.consent import service
+
+    rec = _run(lambda s: service.unsubscribe(s, token))
+    if rec is None:
+        console.print("already withdrawn: nothing recorded")
+    else:
+        _print_record(rec)

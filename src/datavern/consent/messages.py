@@ -1,0 +1,267 @@
+"""The strings of the consent and outbox pages, in bokmål and English.
+
+Kept beside the feature (the console's own catalog is web/messages.py); the pages'
+``t()`` looks here first, then in the console catalog. A test checks that both
+languages hold the same keys and that every key a template uses exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NB: dict[str, str] = {
+    # admin: overview
+    "consent_heading": "Samtykker",
+    "consent_lead": "Hvem som har sagt ja og nei til hva, med teksten de fikk se. Hver beslutning "
+    "ligger i en kjede som viser om noe er endret i ettertid.",
+    "consent_ledger_size": "{n} beslutninger i samtykkeloggen, {subjects} personer eller "
+    "besøkende.",
+    "consent_no_register": "Ingen behandlingsprotokoll er tatt i bruk ennå, så det finnes ingen "
+    "samtykkeformål.",
+    "consent_no_purposes": "Behandlingsprotokollen har ingen samtykkeformål.",
+    "col_purpose": "Formål",
+    "col_needs_consent": "Krever samtykke",
+    "col_granted": "Gitt nå",
+    "col_refused": "Nei / trukket",
+    "col_trend": "Siste 90 dager",
+    "col_text_versions": "Gjeldende tekst",
+    "col_when": "Tidspunkt",
+    "col_decision": "Beslutning",
+    "col_method": "Hvordan",
+    "col_where": "Hvor",
+    "col_network": "Nettverk",
+    "col_text": "Tekst som ble vist",
+    "col_version": "Versjon",
+    "col_language": "Språk",
+    "col_valid_from": "Gjelder fra",
+    "col_hash": "SHA-256",
+    "col_cutoff": "Skjæringsdato",
+    "col_affected": "Berørte",
+    "col_mailed": "Fikk e-post",
+    "consent_details": "Detaljer",
+    "chart_title": "Samtykker for {purpose}, siste {days} dager",
+    "chart_desc": "Gitt: {granted_first} til {granted_last}. Nei eller trukket: {refused_first} "
+    "til {refused_last}.",
+    "chart_granted": "Gitt",
+    "chart_refused": "Nei eller trukket",
+    "chart_data": "Tallene bak grafen",
+    "col_day": "Dag",
+    "subject_lookup_heading": "Finn en person eller besøkende",
+    "subject_lookup_label": "Referanse",
+    "subject_lookup_hint": "account:ID, e-postadresse, emailhash:… eller visitor:…",
+    "subject_lookup_button": "Vis historikk",
+    # admin: purpose
+    "purpose_heading": "Samtykkeformål: {name}",
+    "purpose_reason": "Hvorfor samtykke: {reason}",
+    "purpose_no_consent": "Dette formålet krever ikke samtykke: {reason}",
+    "purpose_versions_heading": "Tekstversjoner",
+    "purpose_campaigns_heading": "Nytt samtykke etter endret tekst",
+    "purpose_campaigns_none": "Ingen har blitt spurt på nytt for dette formålet.",
+    "reconsent_heading": "Spør på nytt",
+    "reconsent_help": "Bruk dette når teksten er endret vesentlig. De som sa ja til en eldre "
+    "tekst, blir spurt på nytt (banneret spør av seg selv, og de vi har e-postadressen til, "
+    "får en e-post). Fra skjæringsdatoen teller ikke det gamle samtykket lenger.",
+    "reconsent_cutoff_label": "Skjæringsdato",
+    "reconsent_mail_label": "Send e-post til dem vi har adressen til",
+    "reconsent_button": "Spør på nytt",
+    "reconsent_started": "{affected} hadde sagt ja til en eldre tekst. {mailed} får e-post. "
+    "Det gamle samtykket slutter å gjelde {cutoff}.",
+    "unknown_purpose": "Det finnes ikke noe samtykkeformål med den nøkkelen.",
+    # admin: subject
+    "subject_heading": "Samtykkehistorikk",
+    "subject_ref": "Referanse: {ref}",
+    "subject_none": "Ingen beslutninger er registrert for denne referansen.",
+    "subject_audited": "Oppslaget er ført i revisjonsloggen.",
+    "text_intact": "Teksten stemmer med hashen.",
+    "text_broken": "Teksten stemmer IKKE med hashen i beslutningen.",
+    "decision_grant": "ja",
+    "decision_deny": "nei",
+    "decision_withdraw": "trukket",
+    "decision_object": "protest",
+    "status_granted": "gitt",
+    "status_denied": "nei",
+    "status_withdrawn": "trukket",
+    "status_objected": "protest",
+    "status_expired": "utløpt",
+    "status_superseded": "gammel tekst",
+    "status_none": "ikke spurt",
+    # admin: outbox
+    "outbox_heading": "Utgående e-post",
+    "outbox_lead": "E-post og SMS Datavern sender. Uten SMTP-tjener (DATAVERN_SMTP_HOST) blir "
+    "meldingene liggende her, slik at du kan se og sende dem selv.",
+    "outbox_counts": "Beholdt: {kept}. Venter: {pending}. Sendt: {sent}. Feilet: {failed}.",
+    "outbox_empty": "Ingen meldinger.",
+    "outbox_all": "Alle",
+    "outbox_filter_label": "Vis",
+    "outbox_show": "Vis",
+    "col_created": "Laget",
+    "col_to": "Til",
+    "col_subject": "Emne",
+    "col_channel": "Kanal",
+    "col_status": "Status",
+    "col_category": "Type",
+    "outbox_status_kept": "beholdt",
+    "outbox_status_pending": "venter",
+    "outbox_status_sent": "sendt",
+    "outbox_status_failed": "feilet",
+    "outbox_message_heading": "Melding",
+    "outbox_headers": "Topplinjer",
+    "outbox_text": "Tekst",
+    "outbox_error": "Feil: {error}",
+    "outbox_back": "Tilbake til utgående e-post",
+    "channel_email": "e-post",
+    "channel_sms": "SMS",
+    # public: confirm
+    "confirm_title": "Bekreft påmeldingen",
+    "confirm_intro": "Du er i ferd med å si ja til «{name}».",
+    "confirm_text_label": "Dette sier du ja til:",
+    "confirm_button": "Ja, bekreft",
+    "confirm_done_title": "Takk, nå er du påmeldt",
+    "confirm_done": "Vi har lagret at du sa ja til «{name}». Du kan trekke samtykket når som "
+    "helst, like enkelt som du ga det.",
+    "confirm_already": "Denne påmeldingen er allerede bekreftet. Du trenger ikke gjøre noe mer.",
+    "confirm_expired": "Lenken er for gammel. Meld deg på igjen, så får du en ny lenke.",
+    "confirm_unknown_title": "Lenken virker ikke",
+    "confirm_unknown": "Vi finner ikke denne lenken. Kanskje den er kopiert ufullstendig, eller "
+    "kanskje den er for gammel.",
+    # public: unsubscribe
+    "unsubscribe_title": "Meld deg av",
+    "unsubscribe_intro": "Vil du melde deg av «{name}»?",
+    "unsubscribe_button": "Ja, meld meg av",
+    "unsubscribe_done_title": "Du er meldt av",
+    "unsubscribe_done": "Vi har lagret at du har trukket samtykket til «{name}». Du får ikke "
+    "flere slike e-poster fra oss.",
+    "unsubscribe_invalid": "Lenken er ikke gyldig. Kopier hele lenken fra e-posten, eller ta "
+    "kontakt med oss.",
+}
+
+EN: dict[str, str] = {
+    "consent_heading": "Consents",
+    "consent_lead": "Who said yes and no to what, with the text they were shown. Every decision "
+    "is in a chain that shows whether anything was changed afterwards.",
+    "consent_ledger_size": "{n} decisions in the consent ledger, {subjects} people or visitors.",
+    "consent_no_register": "No register has been applied yet, so there are no consent purposes.",
+    "consent_no_purposes": "The register has no consent purposes.",
+    "col_purpose": "Purpose",
+    "col_needs_consent": "Needs consent",
+    "col_granted": "Granted now",
+    "col_refused": "Refused / withdrawn",
+    "col_trend": "Last 90 days",
+    "col_text_versions": "Current text",
+    "col_when": "Time",
+    "col_decision": "Decision",
+    "col_method": "How",
+    "col_where": "Where",
+    "col_network": "Network",
+    "col_text": "Text shown",
+    "col_version": "Version",
+    "col_language": "Language",
+    "col_valid_from": "Valid from",
+    "col_hash": "SHA-256",
+    "col_cutoff": "Cut-off date",
+    "col_affected": "Affected",
+    "col_mailed": "E-mailed",
+    "consent_details": "Details",
+    "chart_title": "Consents for {purpose}, last {days} days",
+    "chart_desc": "Granted: {granted_first} to {granted_last}. Refused or withdrawn: "
+    "{refused_first} to {refused_last}.",
+    "chart_granted": "Granted",
+    "chart_refused": "Refused or withdrawn",
+    "chart_data": "The figures behind the chart",
+    "col_day": "Day",
+    "subject_lookup_heading": "Find a person or visitor",
+    "subject_lookup_label": "Reference",
+    "subject_lookup_hint": "account:ID, an e-mail address, emailhash:… or visitor:…",
+    "subject_lookup_button": "Show history",
+    "purpose_heading": "Consent purpose: {name}",
+    "purpose_reason": "Why consent: {reason}",
+    "purpose_no_consent": "This purpose needs no consent: {reason}",
+    "purpose_versions_heading": "Text versions",
+    "purpose_campaigns_heading": "Asked again after a text change",
+    "purpose_campaigns_none": "Nobody has been asked again for this purpose.",
+    "reconsent_heading": "Ask again",
+    "reconsent_help": "Use this when the text has changed materially. Those who said yes to an "
+    "older text are asked again (the banner asks by itself, and those whose e-mail address we "
+    "have get an e-mail). From the cut-off date the old consent no longer counts.",
+    "reconsent_cutoff_label": "Cut-off date",
+    "reconsent_mail_label": "E-mail those whose address we have",
+    "reconsent_button": "Ask again",
+    "reconsent_started": "{affected} had said yes to an older text. {mailed} get an e-mail. The "
+    "old consent stops counting on {cutoff}.",
+    "unknown_purpose": "There is no consent purpose with that key.",
+    "subject_heading": "Consent history",
+    "subject_ref": "Reference: {ref}",
+    "subject_none": "No decisions are recorded for this reference.",
+    "subject_audited": "This look-up is in the audit log.",
+    "text_intact": "The text matches its hash.",
+    "text_broken": "The text does NOT match the hash in the decision.",
+    "decision_grant": "yes",
+    "decision_deny": "no",
+    "decision_withdraw": "withdrawn",
+    "decision_object": "objection",
+    "status_granted": "granted",
+    "status_denied": "refused",
+    "status_withdrawn": "withdrawn",
+    "status_objected": "objected",
+    "status_expired": "expired",
+    "status_superseded": "old text",
+    "status_none": "not asked",
+    "outbox_heading": "Outbox",
+    "outbox_lead": "E-mail and SMS that Datavern sends. Without an SMTP server "
+    "(DATAVERN_SMTP_HOST) messages stay here, so that you can see and send them yourself.",
+    "outbox_counts": "Kept: {kept}. Waiting: {pending}. Sent: {sent}. Failed: {failed}.",
+    "outbox_empty": "No messages.",
+    "outbox_all": "All",
+    "outbox_filter_label": "Show",
+    "outbox_show": "Show",
+    "col_created": "Created",
+    "col_to": "To",
+    "col_subject": "Subject",
+    "col_channel": "Channel",
+    "col_status": "Status",
+    "col_category": "Kind",
+    "outbox_status_kept": "kept",
+    "outbox_status_pending": "waiting",
+    "outbox_status_sent": "sent",
+    "outbox_status_failed": "failed",
+    "outbox_message_heading": "Message",
+    "outbox_headers": "Headers",
+    "outbox_text": "Text",
+    "outbox_error": "Error: {error}",
+    "outbox_back": "Back to the outbox",
+    "channel_email": "e-mail",
+    "channel_sms": "SMS",
+    "confirm_title": "Confirm your subscription",
+    "confirm_intro": "You are about to say yes to \u201c{name}\u201d.",
+    "confirm_text_label": "This is what you agree to:",
+    "confirm_button": "Yes, confirm",
+    "confirm_done_title": "Thank you, you are signed up",
+    "confirm_done": "We have recorded that you said yes to \u201c{name}\u201d. You can withdraw "
+    "your consent at any time, as easily as you gave it.",
+    "confirm_already": "This subscription is already confirmed. You need do nothing more.",
+    "confirm_expired": "The link is too old. Sign up again to get a new link.",
+    "confirm_unknown_title": "The link does not work",
+    "confirm_unknown": "We cannot find this link. Perhaps it was copied incompletely, or it is "
+    "too old.",
+    "unsubscribe_title": "Unsubscribe",
+    "unsubscribe_intro": "Do you want to unsubscribe from \u201c{name}\u201d?",
+    "unsubscribe_button": "Yes, unsubscribe me",
+    "unsubscribe_done_title": "You are unsubscribed",
+    "unsubscribe_done": "We have recorded that you withdrew your consent to \u201c{name}\u201d. "
+    "You will get no more such e-mails from us.",
+    "unsubscribe_invalid": "The link is not valid. Copy the whole link from the e-mail, or "
+    "contact us.",
+}
+
+MESSAGES: dict[str, dict[str, str]] = {"nb": NB, "en": EN}
+
+
+def translate(lang: str, key: str, /, **values: Any) -> str:
+    """A consent string, else the console's own catalog (KeyError if in neither)."""
+    catalog = MESSAGES.get(lang, NB)
+    if key in catalog:
+        text = catalog[key]
+        return text.format(**values) if values else text
+    from datavern.web.messages import translate as console
+
+    return console(lang, key, **values)
