@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def import_all_models() -> None:
     import datavern.accounts.models
+    import datavern.breaches.models
     import datavern.connectors.models
     import datavern.consent.models
     import datavern.core.audit

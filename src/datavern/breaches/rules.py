@@ -45,6 +45,7 @@ from typing import Any, Final, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "ART34_EXCEPTIONS",
@@ -76,6 +77,7 @@ __all__ = [
     "format_duration",
     "is_late",
     "matches",
+    "moment_problems",
     "next_steps",
     "parse_count",
     "parse_facts",
@@ -118,10 +120,17 @@ MAX_TITLE: Final = 200
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem with an input: the field it concerns and what is wrong (no values)."""
+    """One problem with an input: the field it concerns and what is wrong.
+
+    ``code`` names the kind of problem, so the web console can say it in
+    bokmål or English; ``value`` is the offending input when it is safe to
+    repeat (a category key, a system key), else empty.
+    """
 
     path: str
     message: str
+    code: str = ""
+    value: str = ""
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
@@ -133,7 +142,11 @@ class Finding:
 
 
 class MomentError(ValueError):
-    """A moment that cannot be used; the message says why."""
+    """A moment that cannot be used; the message says why, ``code`` what kind of problem."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
 
 
 _MOMENT_HINT = "write it as 2026-11-20 14:30 (Norwegian time) or 2026-11-20T14:30+01:00"
@@ -149,12 +162,14 @@ def _local(naive: datetime) -> datetime:
         round_trip = first.astimezone(UTC).astimezone(OSLO).replace(tzinfo=None)
         if round_trip != naive:
             raise MomentError(
+                "moment_dst_gap",
                 f"{naive:%Y-%m-%d %H:%M} does not exist in Norway (the clocks skip that hour "
-                "when summer time starts); give the offset, e.g. +01:00 or +02:00"
+                "when summer time starts); give the offset, e.g. +01:00 or +02:00",
             )
         raise MomentError(
+            "moment_dst_twice",
             f"{naive:%Y-%m-%d %H:%M} happens twice in Norway (the clocks go back that hour "
-            "when summer time ends); give the offset, +02:00 for the first, +01:00 for the second"
+            "when summer time ends); give the offset, +02:00 for the first, +01:00 for the second",
         )
     return first
 
@@ -164,21 +179,25 @@ def parse_moment(value: object) -> datetime:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
-        raise MomentError(f"a date without a time is not precise enough; {_MOMENT_HINT}")
+        raise MomentError(
+            "moment_date_only", f"a date without a time is not precise enough; {_MOMENT_HINT}"
+        )
     elif isinstance(value, str):
         text = value.strip()
         if not text:
-            raise MomentError(f"empty; {_MOMENT_HINT}")
+            raise MomentError("moment_invalid", f"empty; {_MOMENT_HINT}")
         if text.endswith(("Z", "z")):
             text = text[:-1] + "+00:00"
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise MomentError(f"a date without a time is not precise enough; {_MOMENT_HINT}")
+            raise MomentError(
+                "moment_date_only", f"a date without a time is not precise enough; {_MOMENT_HINT}"
+            )
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            raise MomentError(f"not a date and time; {_MOMENT_HINT}") from None
+            raise MomentError("moment_invalid", f"not a date and time; {_MOMENT_HINT}") from None
     else:
-        raise MomentError(f"expected a date and time; {_MOMENT_HINT}")
+        raise MomentError("moment_invalid", f"expected a date and time; {_MOMENT_HINT}")
     if moment.tzinfo is None or moment.utcoffset() is None:
         moment = _local(moment)
     return moment.astimezone(UTC)
@@ -408,12 +427,17 @@ class BreachFacts(BaseModel):
         try:
             return parse_moment(value)
         except MomentError as exc:
-            raise ValueError(str(exc)) from None
+            raise PydanticCustomError(exc.code, str(exc)) from None
 
     @field_validator("people_affected", "records_affected", mode="before")
     @classmethod
     def _count(cls, value: object) -> object:
-        return parse_count(value)
+        try:
+            return parse_count(value)
+        except (ValueError, ValidationError):
+            raise PydanticCustomError(
+                "count_invalid", "expected a number such as 120 or a range such as 100-500"
+            ) from None
 
     @field_validator("systems", "data_categories", "data_subjects", "breach_types", mode="before")
     @classmethod
@@ -462,23 +486,27 @@ def _pydantic_findings(error: ValidationError) -> list[Finding]:
         path = ".".join(str(p) for p in item["loc"])
         kind = item["type"]
         field = str(item["loc"][0]) if item["loc"] else ""
+        code = kind
         if kind == "missing":
             what = _FIELD_NAMES.get(field, "a value")
-            message = f"required: give {what}"
+            message, code = f"required: give {what}", "required"
         elif kind == "extra_forbidden":
             known = ", ".join(BreachFacts.model_fields)
-            message = f"unknown field; known fields: {known}"
+            message, code = f"unknown field; known fields: {known}", "unknown_field"
         elif kind == "string_too_short":
-            message = "must not be empty"
+            message, code = "must not be empty", "required"
         elif kind == "string_too_long":
-            message = f"too long (at most {item['ctx']['max_length']} characters)"
+            message, code = f"too long (at most {item['ctx']['max_length']} characters)", "too_long"
         elif kind == "literal_error" and field == "breach_types":
             message = f"unknown breach type; use {', '.join(BREACH_TYPES)}"
+            code = "breach_type_unknown"
         elif kind == "value_error":
-            message = str(item["ctx"]["error"])
+            message, code = str(item["ctx"]["error"]), "invalid"
         else:
             message = str(item["msg"])
-        findings.append(Finding(path, message))
+            if not kind.startswith(("moment_", "count_")):
+                code = "invalid"
+        findings.append(Finding(path, message, code))
     return findings
 
 
@@ -488,6 +516,33 @@ def parse_facts(data: Mapping[str, Any]) -> tuple[BreachFacts | None, list[Findi
         return BreachFacts.model_validate(dict(data)), []
     except ValidationError as exc:
         return None, _pydantic_findings(exc)
+
+
+def moment_problems(data: Mapping[str, Any], now: datetime) -> list[Finding]:
+    """Moments in the future among raw input that did not validate as a whole.
+
+    So that a form missing its title still hears that its awareness moment lies
+    in the future: every problem at once, not one round trip per problem.
+    """
+    future = now.astimezone(UTC) + timedelta(minutes=1)
+    findings = []
+    for name in ("started_at", "ended_at", "discovered_at", "aware_at"):
+        value = data.get(name)
+        if value is None or value == "":
+            continue
+        try:
+            moment = parse_moment(value)
+        except MomentError:
+            continue  # reported by the model's own validation
+        if moment > future:
+            findings.append(
+                Finding(
+                    name,
+                    "lies in the future; record what has happened, with the time it happened",
+                    "future",
+                )
+            )
+    return findings
 
 
 def facts_problems(facts: BreachFacts, now: datetime) -> tuple[list[Finding], list[Finding]]:
@@ -508,6 +563,7 @@ def facts_problems(facts: BreachFacts, now: datetime) -> tuple[list[Finding], li
                 Finding(
                     name,
                     "lies in the future; record what has happened, with the time it happened",
+                    "future",
                 )
             )
     if facts.discovered_at and facts.discovered_at > facts.aware_at:
@@ -516,22 +572,26 @@ def facts_problems(facts: BreachFacts, now: datetime) -> tuple[list[Finding], li
                 "discovered_at",
                 "is after aware_at; awareness cannot come before the breach was discovered "
                 "(leave discovered_at out when they are the same moment)",
+                "discovered_after_aware",
             )
         )
     if facts.started_at and facts.started_at > facts.discovery:
-        errors.append(Finding("started_at", "is after the breach was discovered"))
+        errors.append(
+            Finding("started_at", "is after the breach was discovered", "started_after_discovery")
+        )
     if facts.started_at and facts.ended_at and facts.ended_at < facts.started_at:
-        errors.append(Finding("ended_at", "is before started_at"))
+        errors.append(Finding("ended_at", "is before started_at", "ended_before_started"))
     for name in ("people_affected", "records_affected"):
         count = getattr(facts, name)
         if count is not None and count.max is not None and count.max < count.min:
-            errors.append(Finding(name, "the range ends below its start"))
+            errors.append(Finding(name, "the range ends below its start", "range_reversed"))
     if facts.discovered_at and facts.aware_at - facts.discovered_at > LONG_INVESTIGATION:
         warnings.append(
             Finding(
                 "discovered_at",
                 "more than 24 hours passed between discovery and awareness; Datatilsynet "
                 "may regard the discovery as the moment of awareness (EDPB guidelines 9/2022)",
+                "long_investigation",
             )
         )
     return errors, warnings
@@ -550,17 +610,24 @@ def risk_problems(level: object, reasoning: object) -> list[Finding]:
     findings = []
     if not isinstance(level, str) or level.strip() not in RISK_LEVELS:
         shown = f" {level!r}" if isinstance(level, str) and len(level) <= 40 else ""
-        findings.append(Finding("risk", f"unknown risk level{shown}; use none, risk or high_risk"))
+        findings.append(
+            Finding(
+                "risk", f"unknown risk level{shown}; use none, risk or high_risk", "risk_unknown"
+            )
+        )
     if not isinstance(reasoning, str) or not reasoning.strip():
         findings.append(
             Finding(
                 "risk_reasoning",
                 "required: say why this risk level (what data, how many people, how likely "
                 "and how serious the harm is)",
+                "reasoning_required",
             )
         )
     elif len(reasoning) > MAX_TEXT:
-        findings.append(Finding("risk_reasoning", f"too long (at most {MAX_TEXT} characters)"))
+        findings.append(
+            Finding("risk_reasoning", f"too long (at most {MAX_TEXT} characters)", "too_long")
+        )
     return findings
 
 
@@ -576,12 +643,17 @@ def exception_problems(
                 "unknown exception; use a (data unintelligible, e.g. encrypted), b (later "
                 "measures remove the high risk) or c (disproportionate effort: public "
                 "communication instead)",
+                "exception_unknown",
             )
         )
     if not isinstance(reasoning, str) or not reasoning.strip():
-        findings.append(Finding("reasoning", "required: say why the exception applies"))
+        findings.append(
+            Finding("reasoning", "required: say why the exception applies", "reasoning_required")
+        )
     elif len(reasoning) > MAX_TEXT:
-        findings.append(Finding("reasoning", f"too long (at most {MAX_TEXT} characters)"))
+        findings.append(
+            Finding("reasoning", f"too long (at most {MAX_TEXT} characters)", "too_long")
+        )
     if (
         isinstance(letter, str)
         and letter.strip().lower() == "c"
@@ -592,6 +664,7 @@ def exception_problems(
                 "public_communication",
                 "art. 34(3)(c) requires a public communication or similar measure instead; "
                 "say where and when the public is informed",
+                "public_communication_required",
             )
         )
     if risk != "high_risk":
@@ -600,6 +673,7 @@ def exception_problems(
                 "risk",
                 "art. 34 applies only to a breach assessed as high risk; assess the risk as "
                 "high_risk first (no notice to people is required otherwise)",
+                "exception_needs_high_risk",
             )
         )
     return findings

@@ -49,6 +49,14 @@ class BreachNotFound(NotFound):
     pass
 
 
+class BreachInvalid(InvalidInput):
+    """Invalid input, with the findings (field, code) so a page can say it in its language."""
+
+    def __init__(self, problems: list[Problem], findings: list[Finding]) -> None:
+        super().__init__(problems)
+        self.findings = findings
+
+
 def target(breach_id: int) -> str:
     return f"breach:{breach_id}"
 
@@ -203,41 +211,51 @@ def _register(session: Session) -> Register | None:
         return None
 
 
-def _unknown(path: str, what: str, value: str, known: frozenset[str] | set[str]) -> Finding:
+def _unknown(
+    path: str, what: str, value: str, known: frozenset[str] | set[str], code: str
+) -> Finding:
     close = difflib.get_close_matches(value, sorted(known), n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    return Finding(path, f"unknown {what} {value!r}{hint}")
+    return Finding(path, f"unknown {what} {value!r}{hint}", code, value[:100])
 
 
 def reference_problems(facts: BreachFacts, register: Register | None) -> list[Finding]:
     """Systems the register does not have, categories fideslang does not know."""
     findings: list[Finding] = []
-    for path, what in (("data_categories", "data category"), ("data_subjects", "data subject")):
+    for path, what, code in (
+        ("data_categories", "data category", "unknown_category"),
+        ("data_subjects", "data subject", "unknown_subject"),
+    ):
         known = _taxonomy()[path]
         for value in getattr(facts, path):
             if value not in known:
-                findings.append(_unknown(path, what, value, known))
+                findings.append(_unknown(path, what, value, known, code))
     if register is not None and register.systems:
         systems = {s.key for s in register.systems}
         for value in facts.systems:
             if value not in systems:
                 known_list = ", ".join(sorted(systems))
-                found = _unknown("systems", "system", value, systems)
+                found = _unknown("systems", "system", value, systems, "unknown_system")
                 findings.append(
-                    Finding("systems", f"{found.message} (the register's systems: {known_list})")
+                    Finding(
+                        "systems",
+                        f"{found.message} (the register's systems: {known_list})",
+                        found.code,
+                        found.value,
+                    )
                 )
     return findings
 
 
-def _problems(
+def invalid(
     findings: list[Finding], locations: Mapping[str, Location] | None = None
-) -> list[Problem]:
+) -> BreachInvalid:
     locations = locations or {}
     problems = []
     for finding in findings:
         head = finding.path.split(".", 1)[0]
         problems.append(Problem(finding.message, locations.get(head), finding.path))
-    return problems
+    return BreachInvalid(problems, findings)
 
 
 @dataclass(frozen=True)
@@ -269,8 +287,10 @@ def check_input(
         errors, warnings = rules.facts_problems(facts, clock.now())
         findings += errors
         findings += reference_problems(facts, _register(session))
+    else:
+        findings += rules.moment_problems(raw, clock.now())
     if findings or facts is None:
-        raise InvalidInput(_problems(findings, locations))
+        raise invalid(findings, locations)
     return Checked(facts, risk, warnings)
 
 
@@ -448,7 +468,9 @@ def update_breach(
         risk = _risk_record(*checked.risk, actor)
         changed.append("risk")
     if not changed:
-        raise InvalidInput(Problem("nothing changed: give at least one field with a new value"))
+        raise invalid(
+            [Finding("", "nothing changed: give at least one field with a new value", "unchanged")]
+        )
     exception = current.exception
     if risk is not None and risk["level"] != "high_risk" and exception is not None:
         # An art. 34(3) exception only makes sense for a high risk; it lapses with it.
@@ -481,7 +503,7 @@ def assess_risk(
     """Record the risk assessment (art. 33(1), 34(1)) as a new version."""
     parsed, findings = rules.parse_risk(level, reasoning)
     if parsed is None:
-        raise InvalidInput(_problems(findings))
+        raise invalid(findings)
     breach = _breach(session, breach_id, lock=True)
     current = _latest(session, breach)
     risk = _risk_record(parsed, str(reasoning).strip(), actor)
@@ -524,7 +546,7 @@ def record_exception(
     risk: RiskLevel | None = next((r for r in rules.RISK_LEVELS if r == level), None)
     findings = rules.exception_problems(letter, reasoning, public_communication, risk)
     if findings:
-        raise InvalidInput(_problems(findings))
+        raise invalid(findings)
     assert isinstance(letter, str) and isinstance(reasoning, str)
     public = public_communication.strip() if isinstance(public_communication, str) else None
     exception = {
@@ -579,22 +601,24 @@ def record_submission(
         try:
             at = rules.parse_moment(submitted_at)
         except rules.MomentError as exc:
-            raise InvalidInput(Problem(str(exc), path="submitted_at")) from None
+            raise invalid([Finding("submitted_at", str(exc), exc.code)]) from None
     findings: list[Finding] = []
     if at > now + timedelta(minutes=1):
-        findings.append(Finding("submitted_at", "lies in the future"))
+        findings.append(Finding("submitted_at", "lies in the future", "future"))
     if at < breach.aware_at:
-        findings.append(Finding("submitted_at", "is before the moment of awareness"))
+        findings.append(
+            Finding("submitted_at", "is before the moment of awareness", "submitted_before_aware")
+        )
     reference = (reference or "").strip() or None
     if reference and len(reference) > 200:
-        findings.append(Finding("reference", "too long (at most 200 characters)"))
+        findings.append(Finding("reference", "too long (at most 200 characters)", "too_long"))
     current = _latest(session, breach)
     reasons = (delay_reasons or "").strip() or current.facts.get("delay_reasons")
     problem = rules.delay_reasons_problem(breach.aware_at, at, reasons)
     if problem:
-        findings.append(Finding("delay_reasons", problem))
+        findings.append(Finding("delay_reasons", problem, "late_needs_reasons"))
     if findings:
-        raise InvalidInput(_problems(findings))
+        raise invalid(findings)
     if delay_reasons and delay_reasons.strip() != current.facts.get("delay_reasons"):
         update_breach(
             session,

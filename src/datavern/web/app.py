@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datavern import __version__
+from datavern.breaches import pages as breach_pages
 from datavern.consent import api as consent_api
 from datavern.consent import assets as consent_assets
 from datavern.consent import pages as consent_pages
@@ -190,6 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(consent_api.router)
     app.include_router(consent_pages.public_router)
     app.include_router(consent_pages.admin_router)
+    app.include_router(breach_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
     app.add_middleware(security.SecurityHeaders, settings=settings)

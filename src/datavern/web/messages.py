@@ -641,6 +641,12 @@ EN: dict[str, str] = {
     "error_server_text": "An error stopped us from showing the page. Please try again shortly.",
 }
 
+# Features that keep their strings next to their pages (one catalog per feature).
+from datavern.breaches import catalog as _breaches  # noqa: E402
+
+NB.update(_breaches.NB)
+EN.update(_breaches.EN)
+
 MESSAGES: dict[str, dict[str, str]] = {"nb": NB, "en": EN}
 
 
