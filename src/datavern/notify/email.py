@@ -93,6 +93,10 @@ class DeliveryError(DatavernError):
     """The SMTP server could not be reached or refused the message."""
 
 
+class _LoginRefused(Exception):
+    pass
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str
@@ -171,12 +175,13 @@ def build_message(
     msg["Date"] = format_datetime(clock.now())
     domain = parseaddr(from_addr)[1].rpartition("@")[2] or "localhost"
     msg["Message-ID"] = message_id or make_msgid(domain=domain)
-    msg["Content-Language"] = lang
     for name, value in _check_headers(headers or {}).items():
         msg[name] = value
     msg.set_content(rendered.text)
     if rendered.html:
         msg.add_alternative(rendered.html, subtype="html")
+    # After the body: setting the content drops Content-* headers set before it.
+    msg["Content-Language"] = lang
     return msg
 
 
@@ -200,9 +205,15 @@ def send_message(message: EmailMessage, settings: SmtpSettings | None = None) ->
             if settings.security == "starttls":
                 smtp.starttls(context=context)
             if settings.username:
-                smtp.login(settings.username, settings.password or "")
+                try:
+                    smtp.login(settings.username, settings.password or "")
+                except smtplib.SMTPNotSupportedError:
+                    raise
+                except smtplib.SMTPException:
+                    # A refused login may also end in a dropped connection.
+                    raise _LoginRefused() from None
             smtp.send_message(message)
-    except smtplib.SMTPAuthenticationError:
+    except _LoginRefused:
         raise DeliveryError(
             f"the SMTP server {settings.host}:{port} refused the login (check "
             "DATAVERN_SMTP_USERNAME and DATAVERN_SMTP_PASSWORD)"
