@@ -116,16 +116,23 @@ def _request(kind: str, email: str, **options: Any) -> dict[str, Any]:
     return {"request": request_id, "rows_found": view.summary.get("rows_found")}
 
 
-def datavern_access(identity_email: str) -> object:
-    out = WORK / "datavern-packages" / "access.zip"
-    options: dict[str, Any] = {"output": str(out)}
+def _access_options(name: str) -> dict[str, Any]:
+    options: dict[str, Any] = {"output": str(WORK / "datavern-packages" / name)}
     report = _settings.get("report", "html")
     if report == "0":
         options["report"] = False
     elif report != "pdf":
         options["report_formats"] = ["html"]
-    result = _request("access", identity_email, **options)
-    result["report"] = {"0": "none", "pdf": "html+pdf"}.get(report, "html")
+    return options
+
+
+def _report_label() -> str:
+    return {"0": "none", "pdf": "html+pdf"}.get(str(_settings.get("report", "html")), "html")
+
+
+def datavern_access(identity_email: str) -> object:
+    result = _request("access", identity_email, **_access_options("access.zip"))
+    result["report"] = _report_label()
     return result
 
 
@@ -136,7 +143,13 @@ def datavern_erase(identity_email: str) -> object:
 def datavern_access_many(identity_emails: list[str]) -> object:
     started = time.perf_counter()
     done = 0
+    options = _access_options("queued.zip")
     for email in identity_emails:
-        _request("access", email, output=str(WORK / "datavern-packages" / "queued.zip"))
+        _request("access", email, **options)
         done += 1
-    return {"requests": done, "seconds": round(time.perf_counter() - started, 2), "mode": "inline"}
+    return {
+        "requests": done,
+        "seconds": round(time.perf_counter() - started, 2),
+        "mode": "inline",
+        "report": _report_label(),
+    }

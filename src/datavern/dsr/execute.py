@@ -61,6 +61,7 @@ from datavern.dsr.holds import HeldField, HoldRule, held_fields, holds_by_collec
 from datavern.dsr.masking import FieldMask, MaskingProblem, convert_text, masking_key, resolve_mask
 from datavern.dsr.models import DataSubjectRequest, DeferredErasure, DsrStep
 from datavern.register.schema import DsrSettings, Register
+from datavern.retention.service import LEGAL_HOLD_PREFIX, ErasureHolds, erasure_holds
 
 AUDIT_TARGET = "dsr_request:{}"
 LEASE = timedelta(minutes=5)
@@ -263,6 +264,8 @@ class Collection:
     holds: list[HoldRule] = field(default_factory=list)
     flag: str | None = None
     updates: dict[str, Any] = field(default_factory=dict)
+    legal_fields: tuple[str, ...] = ()
+    """Fields the legal holds' record conditions look at (retention/service.py)."""
 
     @property
     def key(self) -> str:
@@ -335,9 +338,11 @@ class RequestRun:
         self.settings = DsrSettings()
         self.plan: Plan | None = None
         self.today = clock.now().astimezone(clock.OSLO).date()
-        self._carry: (
-            tuple[DsrStep, dict[str, Any], str | None, list[Any], list[DeferredErasure]] | None
-        ) = None
+        # Legal holds (datavern retention holds) keep whole rows from erasure.
+        self.legal: ErasureHolds | None = None
+        self._carry: list[
+            tuple[DsrStep, int, dict[str, Any], str | None, list[Any], list[DeferredErasure]]
+        ] = []
 
     # -- bookkeeping -------------------------------------------------------------
 
@@ -486,41 +491,50 @@ class RequestRun:
                 request.lease_until = None
 
     def _commit_carry(self, session: Session) -> None:
-        """Mark the previous step done (with its audit entries) in ``session``.
+        """Mark the finished steps done (with their audit entries) in ``session``.
 
-        A step's completion is written together with the next step's start: one
-        commit per step instead of two. A crash in between leaves the step
-        "running"; it runs again on resume and, being idempotent, changes nothing.
+        A step's completion is written together with the next write step's start,
+        and consecutive retrieve steps are written together: a handful of commits
+        per request instead of two per step. A crash before the commit leaves those
+        steps not done; they run again on resume, and a step run twice changes
+        nothing (a retrieve reads again; its audit entry is written with the read
+        that completes).
         """
-        carry, self._carry = self._carry, None
-        if carry is None:
-            return
-        step, result, data, audits, deferred = carry
-        row = session.get(DsrStep, step.id)
-        assert row is not None
-        row.state = "done"
-        row.result = result
-        if data is not None:
-            row.data = data
-        row.finished_at = clock.now()
-        for action, details in audits:
-            audit.record(session, action, self.target, details, actor=self.actor)
-        for item in deferred:
-            session.add(item)
-
-    def _run_step(self, step: DsrStep) -> tuple[str, str] | None:
-        with session_scope() as session:
-            self._commit_carry(session)
+        carry, self._carry = self._carry, []
+        for step, attempt, result, data, audits, deferred in carry:
             row = session.get(DsrStep, step.id)
             assert row is not None
-            row.state = "running"
-            row.attempts += 1
-            row.started_at = clock.now()
-            row.error = None
-            attempt = row.attempts
-            request = session.get(DataSubjectRequest, self.request_id)
-            assert request is not None
-            request.lease_until = clock.now() + LEASE
+            row.state = "done"
+            row.attempts = attempt
+            row.result = result
+            if data is not None:
+                row.data = data
+            if row.started_at is None:
+                row.started_at = clock.now()
+            row.finished_at = clock.now()
+            for action, details in audits:
+                audit.record(session, action, self.target, details, actor=self.actor)
+            for item in deferred:
+                session.add(item)
+
+    def _run_step(self, step: DsrStep) -> tuple[str, str] | None:
+        if step.action == "retrieve":
+            # A read needs no "running" mark first: if the process dies, the read
+            # is simply done again (see _commit_carry).
+            attempt = step.attempts + 1
+        else:
+            with session_scope() as session:
+                self._commit_carry(session)
+                row = session.get(DsrStep, step.id)
+                assert row is not None
+                row.state = "running"
+                row.attempts += 1
+                row.started_at = clock.now()
+                row.error = None
+                attempt = row.attempts
+                request = session.get(DataSubjectRequest, self.request_id)
+                assert request is not None
+                request.lease_until = clock.now() + LEASE
         info = StepInfo(
             self.request_id, step.number, step.dataset, step.collection, step.action, attempt
         )
@@ -534,7 +548,7 @@ class RequestRun:
                 _fault_hook("written", info)
         except (ConnectorError, MaskingProblem, RequestFailed, crypto.SealError) as exc:
             message = f"step {step.number} ({step.action} {step.key or 'request'}): {exc}"
-            self._step_failed(step, str(exc), audits)
+            self._step_failed(step, str(exc), audits, attempt)
             return "failed", message
         except VerificationFailed as exc:
             self._verification_failed(step, exc)
@@ -542,19 +556,24 @@ class RequestRun:
         except Exception as exc:
             # A fault in Datavern itself: the request says so without the
             # exception's text (it may quote a value), and the error propagates.
-            self._step_failed(step, f"internal error ({type(exc).__name__})", audits)
+            self._step_failed(step, f"internal error ({type(exc).__name__})", audits, attempt)
             self._fail(f"step {step.number}: internal error ({type(exc).__name__})")
             raise
-        self._carry = (step, result, data, audits, deferred)
+        self._carry.append((step, attempt, result, data, audits, deferred))
         return None
 
     def _step_failed(
-        self, step: DsrStep, error: str, audits: list[tuple[str, dict[str, Any]]]
+        self,
+        step: DsrStep,
+        error: str,
+        audits: list[tuple[str, dict[str, Any]]],
+        attempt: int,
     ) -> None:
         with session_scope() as session:
             self._commit_carry(session)
             row = session.get(DsrStep, step.id)
             assert row is not None
+            row.attempts = max(row.attempts, attempt)
             row.state = "failed"
             row.error = error
             row.finished_at = clock.now()
@@ -619,6 +638,8 @@ class RequestRun:
         problems: list[str] = []
         holds = holds_by_collection(resolve_holds(self.settings))
         key_bytes = masking_key() if self.kind == "erasure" else b""
+        if self.kind == "erasure":
+            self.legal = self._legal_holds()
         wanted = {s.key for s in steps if s.dataset}
         for plan_step in self.plan.steps:
             if plan_step.key not in wanted:
@@ -652,6 +673,10 @@ class RequestRun:
                 personal=personal,
                 holds=holds.get(plan_step.key, []),
             )
+            if self.legal is not None:
+                coll.legal_fields = tuple(
+                    f for f in self.legal.condition_fields(plan_step.key) if f in columns
+                )
             problems.extend(self._prepare_kind(coll, columns, key_bytes))
             coll.read = self._read_fields(coll)
             self.collections[plan_step.key] = coll
@@ -734,6 +759,7 @@ class RequestRun:
         fields += coll.selecting
         fields += [column_of(f) for f in step.join_fields]
         fields += [h.date_field for h in coll.holds]
+        fields += list(coll.legal_fields)
         if self.kind in ("access", "portable"):
             fields += list(coll.personal)
         return tuple(dict.fromkeys(fields))
@@ -800,8 +826,10 @@ class RequestRun:
         found = Found(rows=list(loose.values()) if not coll.key_fields else list(keyed.values()))
         for row in keyed.values():
             found.keys.append(coll.row_key(row))
-            if coll.holds:
-                found.dates.append({h.date_field: row.get(h.date_field) for h in coll.holds})
+            if coll.holds or coll.legal_fields:
+                dated = {h.date_field: row.get(h.date_field) for h in coll.holds}
+                dated.update({f: row.get(f) for f in coll.legal_fields})
+                found.dates.append(dated)
         for join in coll.step.join_fields:
             column = column_of(join)
             seen: dict[Any, None] = {}
@@ -829,9 +857,45 @@ class RequestRun:
     # -- erasure -----------------------------------------------------------------
 
     def _held(self, coll: Collection, found: Found) -> list[dict[str, HeldField]]:
-        if not coll.holds:
-            return [{} for _ in found.keys]
-        return [held_fields(coll.holds, dates, self.today) for dates in found.dates]
+        if coll.holds:
+            held = [held_fields(coll.holds, dates, self.today) for dates in found.dates]
+        else:
+            held = [{} for _ in found.keys]
+        if self.legal is None or self.legal.empty:
+            return held
+        # A legal hold keeps the whole row: every field the erasure would touch.
+        everything = sorted({*coll.personal, *coll.masks})
+        for index, key in enumerate(found.keys):
+            values = found.dates[index] if index < len(found.dates) else {}
+            for hold in self.legal.covering(coll.key, coll.key_fields, key, values):
+                until = self.legal.last_day(hold)
+                name = f"{LEGAL_HOLD_PREFIX}{hold.id}"
+                for field_name in everything:
+                    current = held[index].get(field_name)
+                    if current is None or until >= current.until:
+                        held[index][field_name] = HeldField(field_name, name, until)
+        return held
+
+    def _legal_holds(self) -> ErasureHolds:
+        from datavern.connectors.service import open_connector
+
+        def connector_for(name: str) -> SQLConnector:
+            if name not in self.connectors:
+                with session_scope() as session:
+                    self.connectors[name] = open_connector(session, name)
+            return self.connectors[name]
+
+        assert self.register is not None
+        try:
+            with session_scope() as session:
+                return erasure_holds(session, self.register, self.identities, connector_for)
+        except DatavernError as exc:
+            raise RequestFailed(f"the legal holds cannot be checked: {exc}") from None
+
+    def _why(self, coll: Collection, hold_key: str) -> str:
+        if hold_key.startswith(LEGAL_HOLD_PREFIX) and self.legal is not None:
+            return ErasureHolds.why(hold_key, self.legal.kinds())
+        return next(h for h in coll.holds if h.key == hold_key).why
 
     def _erase(
         self,
@@ -923,7 +987,7 @@ class RequestRun:
                 holds_summary[hold_key]["keys"].append(key)
                 if self.dry_run:
                     continue
-                rule = next(h for h in coll.holds if h.key == hold_key)
+                why = self._why(coll, hold_key)
                 deferred.append(
                     DeferredErasure(
                         request_id=self.request_id,
@@ -934,7 +998,7 @@ class RequestRun:
                         fields=sorted(i.field for i in items),
                         action="delete_row" if coll.delete_rows else "mask",
                         hold=hold_key,
-                        reason=rule.why,
+                        reason=why,
                         due_on=max(i.until for i in items) + timedelta(days=1),
                         state="pending",
                         attempts=0,
@@ -942,14 +1006,14 @@ class RequestRun:
                     )
                 )
         for hold_key, entry in holds_summary.items():
-            rule = next(h for h in coll.holds if h.key == hold_key)
+            why = self._why(coll, hold_key)
             audits.append(
                 (
                     "dsr.hold",
                     {
                         "collection": coll.key,
                         "hold": hold_key,
-                        "why": rule.why,
+                        "why": why,
                         "fields_kept": sorted(entry["fields"]),
                         "until": entry["until"].isoformat(),
                         "erase_on": (entry["until"] + timedelta(days=1)).isoformat(),
@@ -971,7 +1035,7 @@ class RequestRun:
                     "rows": v["rows"],
                     "fields": sorted(v["fields"]),
                     "until": v["until"].isoformat(),
-                    "why": next(h for h in coll.holds if h.key == k).why,
+                    "why": self._why(coll, k),
                 }
                 for k, v in holds_summary.items()
             },
