@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import func, select
@@ -843,6 +843,13 @@ def run_due(*, actor: str, today: date | None = None) -> DueResult:
                 result.errors.append(str(exc))
     result.due = len(due)
     holds = holds_by_collection(resolve_holds(settings))
+    legal = _legal_holds(register, connectors)
+    if isinstance(legal, str):
+        result.errors.append(legal)
+        result.failed = len(due)
+        return result
+    # Rows a legal hold keeps wait: looked at again the day after the hold's last day.
+    wait: dict[int, date] = {}
     groups: dict[tuple[str, str, str, tuple[str, ...]], list[DeferredErasure]] = {}
     for item in due:
         groups.setdefault(
@@ -874,6 +881,21 @@ def run_due(*, actor: str, today: date | None = None) -> DueResult:
                     row = by_key.get(_tuple_key(info.primary_key, k))
                     if row is not None and set(held_fields(rules, row, day)) & set(fields):
                         still_held.add(item.id)
+            if not legal.empty:
+                names = legal.condition_fields(where)
+                values: dict[tuple[Any, ...], dict[str, Any]] = {}
+                if names:
+                    for row in rows_by_keys(
+                        connector, table, keys, [n for n in names if n in info.column_names]
+                    ):
+                        values[_tuple_key(info.primary_key, row)] = row
+                for item, k in zip(items, keys, strict=True):
+                    row = values.get(_tuple_key(info.primary_key, k), {})
+                    covering = legal.covering(where, info.primary_key, k, row)
+                    if covering:
+                        still_held.add(item.id)
+                        last = max(legal.last_day(h) for h in covering)
+                        wait[item.id] = last + timedelta(days=1)
             work = [(i, k) for i, k in zip(items, keys, strict=True) if i.id not in still_held]
             work_keys = [k for _, k in work]
             masks = {}
@@ -927,6 +949,10 @@ def run_due(*, actor: str, today: date | None = None) -> DueResult:
             result.errors.append(str(exc))
         with session_scope() as session:
             for item in items:
+                if item.id in wait:
+                    waiting = session.get(DeferredErasure, item.id)
+                    if waiting is not None:
+                        waiting.due_on = wait[item.id]
                 if item.id not in outcome:
                     continue
                 stored = session.get(DeferredErasure, item.id)
@@ -951,6 +977,25 @@ def run_due(*, actor: str, today: date | None = None) -> DueResult:
                 actor=actor,
             )
     return result
+
+
+def _legal_holds(register: Register, connectors: dict[str, Any]) -> Any:
+    """The legal holds (datavern retention holds) for deferred erasures, or the error text."""
+    from datavern.connectors.service import open_connector
+    from datavern.core.db import session_scope
+    from datavern.retention.service import erasure_holds
+
+    def connector_for(name: str) -> Any:
+        if name not in connectors:
+            with session_scope() as session:
+                connectors[name] = open_connector(session, name)
+        return connectors[name]
+
+    try:
+        with session_scope() as session:
+            return erasure_holds(session, register, {}, connector_for)
+    except DatavernError as exc:
+        return f"the legal holds cannot be checked, nothing was erased: {exc}"
 
 
 def _tuple_key(key_fields: Sequence[str], row: Mapping[str, Any]) -> tuple[Any, ...]:

@@ -641,6 +641,95 @@ def subject_keys(
 
 
 # --------------------------------------------------------------------------- #
+# Holds against erasure (the DSR engine asks these)
+# --------------------------------------------------------------------------- #
+
+LEGAL_HOLD_PREFIX = "legal-hold-"
+
+
+@dataclass
+class ErasureHolds:
+    """The legal holds as an erasure sees them: which rows of each collection they keep.
+
+    A subject hold keeps every row of its person: the rows of a request whose
+    identities hash to the hold's identity, and the rows Datavern finds by
+    walking the datasets from the hold's identity (so a hold by e-mail address
+    also keeps rows an erasure reaches by phone number).
+    """
+
+    holds: ActiveHolds
+    now: datetime
+    matched: set[int] = field(default_factory=set)
+    """Subject holds whose identity is one of the request's."""
+    subject_rows: dict[int, dict[str, set[tuple[Any, ...]]]] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.holds.specs
+
+    def condition_fields(self, collection: str) -> list[str]:
+        """Fields of ``collection`` that record-set holds look at (read with the rows)."""
+        names: dict[str, None] = {}
+        for hold in self.holds.for_collection(collection):
+            for cond in hold.conditions:
+                names.setdefault(cond.field, None)
+        return list(names)
+
+    def covering(
+        self,
+        collection: str,
+        key_fields: Sequence[str],
+        key: Mapping[str, Any],
+        row: Mapping[str, Any],
+    ) -> list[HoldSpec]:
+        """The holds that keep this row (``key``: its primary key; ``row``: its values)."""
+        subjects = set(self.matched)
+        if key_fields:
+            value = tuple(key.get(f) for f in key_fields)
+            subjects |= {
+                h for h, rows in self.subject_rows.items() if value in rows.get(collection, ())
+            }
+        return rules.covering_holds(self.holds.specs, collection, row, self.now, subjects)
+
+    def last_day(self, hold: HoldSpec) -> date:
+        """The last day the hold keeps data; an open-ended hold is looked at again tomorrow."""
+        today = today_oslo(self.now)
+        if hold.ends_at is None:
+            return today
+        return max(today, (hold.ends_at - timedelta(microseconds=1)).astimezone(OSLO).date())
+
+    @staticmethod
+    def why(hold_key: str, kinds: Mapping[int, str]) -> str:
+        number = int(hold_key.removeprefix(LEGAL_HOLD_PREFIX))
+        return f"legal hold {number} ({kinds.get(number, 'hold')}): see `datavern retention holds`"
+
+    def kinds(self) -> dict[int, str]:
+        return {h.id: h.kind for h in self.holds.specs}
+
+
+def erasure_holds(
+    session: Session,
+    register: Register,
+    identities: Mapping[str, Sequence[str]],
+    connector_for: Callable[[str], SQLConnector] | None = None,
+) -> ErasureHolds:
+    """The active holds for an erasure of the person with ``identities`` (may be empty:
+    a deferred erasure no longer knows its person, only its rows)."""
+    holds = active_holds(session)
+    result = ErasureHolds(holds, clock.now())
+    hashes = {crypto.identity_hash(n, v) for n, values in identities.items() for v in values}
+    for hold_id, digest in holds.hashes.items():
+        if digest in hashes:
+            result.matched.add(hold_id)
+    opener = connector_for or _Connectors()
+    for hold_id, hold_identities in holds.identities.items():
+        if hold_id in result.matched:
+            continue
+        result.subject_rows[hold_id] = subject_keys(register, hold_identities, opener)
+    return result
+
+
+# --------------------------------------------------------------------------- #
 # Sweeping one rule
 # --------------------------------------------------------------------------- #
 
