@@ -27,7 +27,12 @@ from datavern.core.config import get_settings
 from datavern.core.errors import DatavernError
 
 # Modules whose import registers tasks; imported on first use of the runner.
-TASK_MODULES = ("datavern.dsr.tasks", "datavern.consent.tasks", "datavern.notify.tasks")
+TASK_MODULES = (
+    "datavern.dsr.tasks",
+    "datavern.consent.tasks",
+    "datavern.notify.tasks",
+    "datavern.retention.tasks",
+)
 
 TaskFunction = Callable[..., Any]
 
