@@ -910,12 +910,13 @@ def _value_list(tokens: Sequence[_Tok], position: int, after: _Tok) -> tuple[lis
     values: list[Scalar] = []
     position += 1
     while True:
+        end = tokens[-1].column + len(tokens[-1].text)
         if position >= len(tokens):
-            raise SelectionError("the list is not closed with )", tokens[-1].column)
+            raise SelectionError("the list is not closed with )", end)
         values.append(_literal(tokens[position]))
         position += 1
         if position >= len(tokens):
-            raise SelectionError("the list is not closed with )", tokens[-1].column)
+            raise SelectionError("the list is not closed with )", end)
         tok = tokens[position]
         position += 1
         if tok.text == ")":

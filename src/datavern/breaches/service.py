@@ -614,7 +614,10 @@ def record_submission(
         findings.append(Finding("reference", "too long (at most 200 characters)", "too_long"))
     current = _latest(session, breach)
     reasons = (delay_reasons or "").strip() or current.facts.get("delay_reasons")
-    problem = rules.delay_reasons_problem(breach.aware_at, at, reasons)
+    # Only the first notification has the 72-hour deadline; staged updates follow
+    # "without undue further delay" (art. 33(4)) and need no reasons of their own.
+    initial = breach.notified_at is None
+    problem = rules.delay_reasons_problem(breach.aware_at, at, reasons) if initial else None
     if problem:
         findings.append(Finding("delay_reasons", problem, "late_needs_reasons"))
     if findings:
@@ -636,14 +639,15 @@ def record_submission(
     draft = draft_for(session, breach_id, lang=lang, version=current.number)
     from datavern.breaches.draft import draft_text
 
+    late = initial and rules.is_late(breach.aware_at, at)
     row = BreachSubmission(
         breach_id=breach.id,
         version=current.number,
         stage="initial" if previous == 0 else "update",
         submitted_at=at,
         reference=reference,
-        late=rules.is_late(breach.aware_at, at),
-        delay_reasons=reasons if rules.is_late(breach.aware_at, at) else None,
+        late=late,
+        delay_reasons=reasons if late else None,
         draft_hash=hashlib.sha256(draft_text(draft).encode("utf-8")).hexdigest(),
         draft_lang=lang,
         recorded_at=now,
