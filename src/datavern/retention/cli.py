@@ -307,7 +307,7 @@ def reports_command(
     table = Table("id", "state", "started (UTC)", "rules", "deleted", "anonymised", "held")
     for v in views:
         table.add_row(
-            v.id,
+            v.id[:12],  # enough to name it: `report` takes the start of an id
             v.state,
             f"{v.started_at:%Y-%m-%d %H:%M}",
             str(len(v.rules)),

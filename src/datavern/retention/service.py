@@ -455,10 +455,10 @@ def add_hold(
     now = clock.now()
     starts_at = _oslo_midnight(starts) if starts is not None else now
     ends_at = _oslo_midnight(until + timedelta(days=1)) if until is not None else None
-    if ends_at is not None and ends_at <= starts_at:
-        problems.append(Problem("the hold would end before it starts", path="until"))
-    elif ends_at is not None and ends_at <= now:
+    if ends_at is not None and ends_at <= now:
         problems.append(Problem("the last day of the hold is in the past", path="until"))
+    elif ends_at is not None and ends_at <= starts_at:
+        problems.append(Problem("the hold would end before it starts", path="until"))
     if problems:
         raise InvalidInput(problems)
     row = LegalHold(
