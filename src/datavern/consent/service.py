@@ -53,6 +53,7 @@ from datavern.register.schema import CookieCategory, Register, text_for
 
 BANNER_NONCE_LIFETIME: Final = timedelta(hours=24)
 OPT_IN_LIFETIME: Final = timedelta(hours=72)
+RECONSENT_LINK_GRACE: Final = timedelta(days=30)
 MAX_COLLECTION_POINT: Final = 500
 
 PUBLIC_PATHS: Final = {
@@ -1740,8 +1741,9 @@ def start_reconsent(
                     email_sealed=None,
                     collection_point="re-consent e-mail",
                     created_at=now,
-                    # The link works until the cut-off (and at least the usual 72 hours).
-                    expires_at=max(campaign.cutoff, now + OPT_IN_LIFETIME),
+                    # The link works until 30 days after the cut-off: a late "yes" is
+                    # still a fresh consent to the current text.
+                    expires_at=max(campaign.cutoff, now) + RECONSENT_LINK_GRACE,
                 )
             )
             address = crypto.unseal(contact.email_sealed, "a subscriber's address")
