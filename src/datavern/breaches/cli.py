@@ -267,7 +267,7 @@ def new(
     if as_json:
         typer.echo(json.dumps(view.as_json(), indent=2, ensure_ascii=False))
         return
-    console.print(f"registered breach [bold]{saved.breach_id}[/]", highlight=False)
+    console.print(f"registered breach [bold]{saved.breach_id}[/]", highlight=False, soft_wrap=True)
     _print_view(view, _lang(lang))
 
 
@@ -358,6 +358,7 @@ def update(
     console.print(
         f"breach {breach_id}: version {saved.version} ({', '.join(saved.changed)})",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -372,7 +373,11 @@ def assess(
     from datavern.breaches import service
 
     saved = _run(lambda s: service.assess_risk(s, breach_id, risk, reasoning, actor=actor()))
-    console.print(f"breach {breach_id}: risk {risk} (version {saved.version})", highlight=False)
+    console.print(
+        f"breach {breach_id}: risk {risk} (version {saved.version})",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command("exception")
@@ -406,6 +411,7 @@ def exception(
         f"breach {breach_id}: art. 34(3)({art34_3.strip().lower()}) recorded "
         f"(version {saved.version})",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -440,6 +446,7 @@ def submitted(
     console.print(
         f"breach {breach_id}: {stage} of version {info.version} to Datatilsynet recorded{late}",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -482,10 +489,11 @@ def list_(
         typer.echo(json.dumps([r.as_json() for r in rows], indent=2, ensure_ascii=False))
         return
     if not rows:
-        console.print("no breaches registered", highlight=False)
+        console.print("no breaches registered", highlight=False, soft_wrap=True)
         return
     words = LABELS[lang]
-    table = Table("#", words["title"], words["aware"], words["risk"], words["clock"])
+    table = Table("#", words["title"], words["aware"], words["risk"])
+    table.add_column(words["clock"], no_wrap=True)  # the countdown is read at a glance
     for row in rows:
         table.add_row(
             str(row.id),
@@ -500,31 +508,39 @@ def list_(
 def _print_view(view: Any, lang: str) -> None:
     words = LABELS[lang]
     s = view.summary
-    console.print(f"[bold]{words['breach']} {s.id}: {escape(s.title)}[/]", highlight=False)
-    console.print(f"{words['aware']}: {_moment(s.aware_at, lang)}", highlight=False)
-    console.print(f"{words['deadline']}: {_moment(s.clock.deadline, lang)}", highlight=False)
-    console.print(f"{words['clock']}: {_countdown(s, lang)}", highlight=False)
+    console.print(
+        f"[bold]{words['breach']} {s.id}: {escape(s.title)}[/]", highlight=False, soft_wrap=True
+    )
+    console.print(f"{words['aware']}: {_moment(s.aware_at, lang)}", highlight=False, soft_wrap=True)
+    console.print(
+        f"{words['deadline']}: {_moment(s.clock.deadline, lang)}", highlight=False, soft_wrap=True
+    )
+    console.print(f"{words['clock']}: {_countdown(s, lang)}", highlight=False, soft_wrap=True)
     risk = view.risk
     console.print(
         f"{words['risk']}: {RISK_WORDS[lang][risk['level']] if risk else words['not_assessed']}",
         highlight=False,
+        soft_wrap=True,
     )
     if risk:
-        console.print(f"  {escape(str(risk.get('reasoning', '')))}", highlight=False)
+        console.print(
+            f"  {escape(str(risk.get('reasoning', '')))}", highlight=False, soft_wrap=True
+        )
     if view.exception:
         console.print(
             f"{words['exception']}: {view.exception['letter']} – "
             f"{escape(str(view.exception['reasoning']))}",
             highlight=False,
+            soft_wrap=True,
         )
     told = ", ".join(f"{n.count} ({n.channel})" for n in view.notices if n.count)
-    console.print(f"{words['told']}: {told or words['none']}", highlight=False)
-    console.print(f"{words['version']}: {s.version}", highlight=False)
+    console.print(f"{words['told']}: {told or words['none']}", highlight=False, soft_wrap=True)
+    console.print(f"{words['version']}: {s.version}", highlight=False, soft_wrap=True)
     if view.next_steps:
-        console.print(f"{words['next']}:", highlight=False)
+        console.print(f"{words['next']}:", highlight=False, soft_wrap=True)
         for step in view.next_steps:
             text = NEXT_STEPS[step][0 if lang == "nb" else 1].format(id=s.id)
-            console.print(f"  - {escape(text)}", highlight=False)
+            console.print(f"  - {escape(text)}", highlight=False, soft_wrap=True)
 
 
 @app.command("show")
@@ -561,6 +577,7 @@ def show(
             + (f", reference {escape(sub.reference)}" if sub.reference else "")
             + (" – late" if sub.late else ""),
             highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -599,12 +616,14 @@ def draft(
             typer.echo(text, nl=False)
         else:
             _guard(lambda: output.write_text(text, encoding="utf-8"))
-            console.print(f"draft written to {escape(str(output))}", highlight=False)
+            console.print(
+                f"draft written to {escape(str(output))}", highlight=False, soft_wrap=True
+            )
     else:
         assert output is not None
         data = _guard(lambda: draft_pdf(made))
         _guard(lambda: output.write_bytes(data))
-        console.print(f"draft written to {escape(str(output))}", highlight=False)
+        console.print(f"draft written to {escape(str(output))}", highlight=False, soft_wrap=True)
     missing = made.missing()
     if missing:
         _warn([f"not known yet (to be sent later, art. 33(4)): {', '.join(missing)}"])
@@ -657,26 +676,31 @@ def notify_subjects(
         typer.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
         return
     if result.dry_run:
-        console.print("[bold]dry run: nothing sent[/]", highlight=False)
+        console.print("[bold]dry run: nothing sent[/]", highlight=False, soft_wrap=True)
         if result.message.subject:
-            console.print(f"Subject: {escape(result.message.subject)}", highlight=False)
+            console.print(
+                f"Subject: {escape(result.message.subject)}", highlight=False, soft_wrap=True
+            )
         console.print(escape(result.message.body), highlight=False, soft_wrap=True)
     console.print(
         f"rows matching: {result.rows}; people to tell: {result.selected}; "
         f"already told: {result.already}; without address: {result.missing}; "
         f"invalid addresses: {result.invalid}",
         highlight=False,
+        soft_wrap=True,
     )
     if not result.dry_run:
         console.print(
             f"sent: {result.sent}; failed: {result.failed} (message version "
             f"{result.message_number})",
             highlight=False,
+            soft_wrap=True,
         )
         if result.delivery:
             console.print(
                 "e-mail delivery: " + ", ".join(f"{k} {v}" for k, v in result.delivery.items()),
                 highlight=False,
+                soft_wrap=True,
             )
         if result.failed:
             raise typer.Exit(1)
@@ -733,12 +757,13 @@ def remind(
         )
     else:
         if not results:
-            console.print("no reminders due", highlight=False)
+            console.print("no reminders due", highlight=False, soft_wrap=True)
         for r in results:
             if r.sent:
                 console.print(
                     f"breach {r.breach_id}: reminder ({r.threshold}) to {r.recipients} address(es)",
                     highlight=False,
+                    soft_wrap=True,
                 )
     problems = [r for r in results if not r.sent]
     for r in problems:
