@@ -195,7 +195,9 @@ def proof(
     if as_json:
         _print_json({"subject": ref, "records": [i.as_json() for i in items]})
         return
-    console.print(f"subject [bold]{escape(ref)}[/]: {len(items)} records", highlight=False)
+    console.print(
+        f"subject [bold]{escape(ref)}[/]: {len(items)} records", highlight=False, soft_wrap=True
+    )
     for item in items:
         rec = item.record
         console.print(
@@ -203,12 +205,15 @@ def proof(
             f"by {rec.method} at {escape(rec.collection_point or '-')} "
             f"(ip {rec.ip or '-'}, id {rec.id})",
             highlight=False,
+            soft_wrap=True,
         )
         if item.text is not None:
             content = item.text.content
             mark = "" if item.text_intact else " [red](text does NOT match its hash)[/]"
             console.print(
-                f"  text {item.text.id} sha256 {item.text.content_hash}{mark}", highlight=False
+                f"  text {item.text.id} sha256 {item.text.content_hash}{mark}",
+                highlight=False,
+                soft_wrap=True,
             )
             console.print(
                 f"  {escape(str(content.get('name')))}: {escape(str(content.get('text')))}"

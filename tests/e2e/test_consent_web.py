@@ -1,0 +1,326 @@
+"""The consent API and pages through the ASGI app: the banner's config and post (CORS,
+nonces, 4xx JSON naming the field), the session API with roles and CSRF, the public
+confirmation and one-click unsubscribe pages (RFC 8058), and the admin pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pytest
+from webhelpers import TestClient, csrf_of
+
+from consent_fixtures import apply_register_text
+from datavern.consent import service
+from datavern.core.db import session_scope
+from datavern.notify.models import OutboxMessage
+
+OLA = "ola@example.no"
+
+
+@pytest.fixture
+def applied(settings: Any, tmp_path: Path) -> None:
+    apply_register_text(tmp_path / "register")
+
+
+def _size() -> int:
+    with session_scope() as session:
+        return service.ledger_size(session)
+
+
+def _csrf(client: TestClient) -> str:
+    return csrf_of(client.get("/admin/consent").text)
+
+
+# --- the banner ----------------------------------------------------------------------
+
+
+def _banner_body(config: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    body = {
+        "nonce": config["nonce"],
+        "visitor_id": "3f1c2e9a-7b44-4c1e-9d2a-0a1b2c3d4e5f",
+        "method": "accept_all",
+        "lang": config["lang"],
+        "categories": {"analytics": True, "marketing": True},
+        "services": {"statistikk": True, "kampanje": True},
+        "text_versions": config["text_versions"],
+        "url": "https://samtykketest.example/side",
+    }
+    body.update(changes)
+    return body
+
+
+def test_banner_config_and_post_with_cors(client: TestClient, applied: None) -> None:
+    origin = {"Origin": "https://www.samtykketest.example"}
+    config = client.get("/api/v1/consent/banner/config?lang=en", headers=origin)
+    assert config.status_code == 200
+    assert config.headers["access-control-allow-origin"] == "*"
+    data = config.json()
+    assert data["text_versions"]["statistikk"] == "statistikk/en/1"
+    preflight = client.options(
+        "/api/v1/consent/banner",
+        headers={**origin, "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code == 204
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    posted = client.post("/api/v1/consent/banner", json=_banner_body(data), headers=origin)
+    assert posted.status_code == 201, posted.text
+    assert posted.headers["access-control-allow-origin"] == "*"
+    out = posted.json()
+    assert {r["decision"] for r in out["records"]} == {"grant"}
+    assert out["nonce"] and out["nonce"] != data["nonce"]
+    assert _size() == 2
+
+
+def test_sec_gpc_header_is_reported_in_the_config(client: TestClient, applied: None) -> None:
+    assert client.get("/api/v1/consent/banner/config", headers={"Sec-GPC": "1"}).json()["gpc"]
+    assert not client.get("/api/v1/consent/banner/config").json()["gpc"]
+
+
+def test_forged_and_replayed_banner_posts_are_4xx_and_append_nothing(
+    client: TestClient, applied: None
+) -> None:
+    config = client.get("/api/v1/consent/banner/config").json()
+    forged = client.post(
+        "/api/v1/consent/banner", json=_banner_body(config, nonce=config["nonce"] + "x")
+    )
+    assert forged.status_code == 403 and forged.json()["code"] == "nonce_invalid"
+    missing = client.post("/api/v1/consent/banner", json=_banner_body(config, nonce=None))
+    assert missing.status_code == 403
+    assert _size() == 0
+    assert client.post("/api/v1/consent/banner", json=_banner_body(config)).status_code == 201
+    size = _size()
+    replay = client.post("/api/v1/consent/banner", json=_banner_body(config))
+    assert replay.status_code == 409 and replay.json()["code"] == "nonce_used"
+    assert _size() == size
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"services": {"statistikk": True, "kampanje": True, "spam": True}}, "services.spam"),
+        (
+            {"text_versions": {"statistikk": "statistikk/nb/7", "kampanje": "kampanje/nb/1"}},
+            "text_versions.statistikk",
+        ),
+        ({"services": {"statistikk": True, "kampanje": False}}, "method"),
+    ],
+)
+def test_bad_banner_posts_are_422_naming_the_field(
+    client: TestClient, applied: None, changes: dict[str, Any], field: str
+) -> None:
+    config = client.get("/api/v1/consent/banner/config").json()
+    response = client.post("/api/v1/consent/banner", json=_banner_body(config, **changes))
+    assert response.status_code == 422
+    assert field in [d["loc"][1] for d in response.json()["detail"]]
+    assert _size() == 0
+
+
+def test_a_body_that_is_not_json_is_422(client: TestClient, applied: None) -> None:
+    response = client.post(
+        "/api/v1/consent/banner", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+
+
+def test_banner_config_before_any_register_is_404(client: TestClient) -> None:
+    assert client.get("/api/v1/consent/banner/config").status_code == 404
+
+
+# --- the session API -----------------------------------------------------------------
+
+
+def test_record_state_may_process_proof(
+    logged_in: Callable[[str], TestClient], applied: None
+) -> None:
+    client = logged_in("agent")
+    token = _csrf(client)
+    response = client.post(
+        "/api/v1/consent/records",
+        json={
+            "subject": OLA,
+            "purpose": "nyhetsbrev",
+            "decision": "grant",
+            "method": "form_checkbox",
+            "text_version": "nyhetsbrev/nb/1",
+            "collection_point": "https://samtykketest.example/skjema",
+            "ip": "192.0.2.44",
+        },
+        headers={"X-CSRF-Token": token},
+    )
+    assert response.status_code == 201, response.text
+    rec = response.json()
+    assert rec["ip"] == "192.0.2.0/24" and OLA not in rec["subject"]
+    answer = client.get(
+        "/api/v1/consent/may-process", params={"subject": OLA, "purpose": "nyhetsbrev"}
+    )
+    assert answer.status_code == 200 and answer.json()["allowed"] is True
+    state = client.get("/api/v1/consent/state", params={"subject": OLA, "purpose": "nyhetsbrev"})
+    assert state.json()["status"] == "granted"
+    withdrawn = client.post(
+        "/api/v1/consent/withdraw",
+        json={"subject": OLA, "purpose": "nyhetsbrev"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert withdrawn.status_code == 201
+    answer = client.get(
+        "/api/v1/consent/may-process", params={"subject": OLA, "purpose": "nyhetsbrev"}
+    )
+    assert answer.json()["allowed"] is False
+    proof = client.get("/api/v1/consent/proof", params={"subject": OLA}).json()
+    assert [r["decision"] for r in proof["records"]] == ["grant", "withdraw"]
+    assert proof["records"][0]["text"]["text"].startswith("Ja takk")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"purpose": "spam"}, "purpose"),
+        ({"purpose": "kundeklubb"}, "purpose"),
+        ({"text_version": "nyhetsbrev/nb/9"}, "text_version"),
+        ({"subject": "nobody"}, "subject"),
+    ],
+)
+def test_bad_records_are_422_naming_the_field(
+    logged_in: Callable[[str], TestClient], applied: None, body: dict[str, str], field: str
+) -> None:
+    client = logged_in("agent")
+    payload = {"subject": OLA, "purpose": "nyhetsbrev", "decision": "grant", **body}
+    response = client.post(
+        "/api/v1/consent/records", json=payload, headers={"X-CSRF-Token": _csrf(client)}
+    )
+    assert response.status_code == 422
+    assert [d["loc"] for d in response.json()["detail"]] == [["body", field]]
+    assert OLA not in response.text
+    assert _size() == 0
+
+
+def test_unknown_purpose_in_may_process_is_422(
+    logged_in: Callable[[str], TestClient], applied: None
+) -> None:
+    client = logged_in("agent")
+    response = client.get("/api/v1/consent/may-process", params={"subject": OLA, "purpose": "x"})
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"][1] == "purpose"
+
+
+def test_the_api_needs_a_login_a_role_and_csrf(
+    client: TestClient, logged_in: Callable[[str], TestClient], applied: None
+) -> None:
+    params = {"subject": OLA, "purpose": "nyhetsbrev"}
+    assert client.get("/api/v1/consent/may-process", params=params).status_code == 401
+    viewer = logged_in("viewer")
+    assert viewer.get("/api/v1/consent/may-process", params=params).status_code == 403
+    viewer.cookies.clear()
+    agent = logged_in("agent")
+    body = {"subject": OLA, "purpose": "nyhetsbrev", "decision": "grant"}
+    assert agent.post("/api/v1/consent/records", json=body).status_code == 403  # no CSRF
+    assert _size() == 0
+
+
+# --- double opt-in and unsubscribe through the pages ---------------------------------
+
+
+def test_subscribe_confirm_and_one_click_unsubscribe(client: TestClient, applied: None) -> None:
+    response = client.post(
+        "/api/v1/consent/subscribe", json={"email": OLA, "purpose": "nyhetsbrev", "lang": "nb"}
+    )
+    assert response.status_code == 202
+    with session_scope() as session:
+        mail = session.query(OutboxMessage).one()
+    link = urlparse(re.search(r"(https?://\S+)", mail.text_body).group(1))  # type: ignore[union-attr]
+    assert link.path == "/samtykke/bekreft"
+    page = client.get(f"{link.path}?{link.query}")
+    assert page.status_code == 200 and "Ja takk, send meg nyhetsbrevet" in page.text
+    assert _size() == 0  # opening the link records nothing (mail scanners open links)
+    token = unquote(link.query.partition("=")[2])
+    done = client.post("/samtykke/bekreft", data={"token": token})
+    assert done.status_code == 200 and 'id="consent-result"' in done.text
+    assert _size() == 1
+    # One-click unsubscribe: the List-Unsubscribe URI, POSTed as RFC 8058 says.
+    headers = service.marketing_headers(OLA, "nyhetsbrev", "nb")
+    uri = urlparse(headers["List-Unsubscribe"].strip("<>"))
+    assert client.get(f"{uri.path}?{uri.query}").status_code == 200
+    assert _size() == 1  # the GET page changes nothing
+    one_click = client.post(
+        f"{uri.path}?{uri.query}",
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert one_click.status_code == 200
+    assert _size() == 2
+    with session_scope() as session:
+        assert not service.may_process(session, OLA, "nyhetsbrev").allowed
+
+
+def test_bad_links_get_a_page_not_a_traceback(client: TestClient, applied: None) -> None:
+    assert client.get("/samtykke/bekreft?token=nope").status_code == 404
+    assert client.post("/consent/confirm", data={"token": "nope"}).status_code == 404
+    assert client.get("/samtykke/avmelding?token=nope").status_code == 400
+    assert client.post("/consent/unsubscribe?token=nope").status_code == 400
+    assert _size() == 0
+
+
+# --- admin pages ---------------------------------------------------------------------
+
+
+def test_admin_overview_purpose_chart_and_subject_history(
+    logged_in: Callable[[str], TestClient], applied: None
+) -> None:
+    with session_scope() as session:
+        service.record(
+            session, subject=OLA, purpose="nyhetsbrev", decision="grant", recorded_by="t"
+        )
+        service.record(
+            session, subject="account:2", purpose="nyhetsbrev", decision="deny", recorded_by="t"
+        )
+    client = logged_in("privacy_officer")
+    overview = client.get("/admin/consent")
+    assert overview.status_code == 200
+    assert 'data-granted="1"' in overview.text and 'data-refused="1"' in overview.text
+    assert "<svg" in overview.text and "<script" not in overview.text
+    purpose = client.get("/admin/consent/purposes/nyhetsbrev?lang=en")
+    assert purpose.status_code == 200
+    assert 'role="img"' in purpose.text and "<polyline" in purpose.text
+    assert "nyhetsbrev/nb/1" in purpose.text
+    history = client.get("/admin/consent/subject", params={"subject": OLA})
+    assert history.status_code == 200 and "Ja takk, send meg nyhetsbrevet" in history.text
+    bad = client.get("/admin/consent/subject", params={"subject": "nobody"})
+    assert bad.status_code == 422
+    assert client.get("/admin/consent/purposes/spam").status_code == 404
+
+
+def test_admin_reconsent_form(logged_in: Callable[[str], TestClient], applied: None) -> None:
+    client = logged_in("privacy_officer")
+    page = client.get("/admin/consent/purposes/nyhetsbrev")
+    refused = client.post(
+        "/admin/consent/purposes/nyhetsbrev/reconsent",
+        data={"csrf_token": csrf_of(page.text), "cutoff": "2999-01-01"},
+    )
+    # Only one text version exists: nothing to ask again, said on the page.
+    assert refused.status_code == 422 and "nothing to ask again" in refused.text
+
+
+def test_outbox_page_shows_kept_mail(
+    client: TestClient, logged_in: Callable[[str], TestClient], applied: None
+) -> None:
+    client.post("/api/v1/consent/subscribe", json={"email": OLA, "purpose": "nyhetsbrev"})
+    agent = logged_in("agent")  # the same client, now logged in
+    page = agent.get("/admin/outbox")
+    assert page.status_code == 200 and OLA in page.text
+    with session_scope() as session:
+        message_id = session.query(OutboxMessage).one().id
+    one = agent.get(f"/admin/outbox/{message_id}")
+    assert one.status_code == 200 and "samtykke/bekreft" in one.text
+    assert agent.get("/admin/outbox/nope").status_code == 404
+
+
+def test_viewer_sees_neither_consents_nor_outbox(
+    logged_in: Callable[[str], TestClient], applied: None
+) -> None:
+    viewer = logged_in("viewer")
+    assert viewer.get("/admin/consent").status_code == 403
+    assert viewer.get("/admin/outbox").status_code == 403
+    assert "/admin/consent" not in viewer.get("/admin").text
