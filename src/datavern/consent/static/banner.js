@@ -27,6 +27,8 @@
       accept_all: 'Godta alle',
       reject_all: 'Avvis alle',
       customize: 'Tilpass',
+      asking: 'Vi ber om samtykke til',
+      and: ' og ',
       save: 'Lagre valgene',
       always_on: 'Alltid på',
       cookies: 'Informasjonskapsler',
@@ -47,6 +49,8 @@
       accept_all: 'Accept all',
       reject_all: 'Reject all',
       customize: 'Customise',
+      asking: 'We ask for your consent to',
+      and: ' and ',
       save: 'Save choices',
       always_on: 'Always on',
       cookies: 'Cookies',
@@ -139,14 +143,20 @@
     return (n) => re.test(n);
   }
 
-  function deleteCookiesOf(services) {
-    const names = cookieNames();
-    for (const svc of services) {
-      for (const ck of svc.cookies) {
-        if (ck.name === NAME) continue;
-        names.filter(matcher(ck.name)).forEach(deleteCookie);
+  // Delete the cookies of everything not allowed now: services said no to, and cookies
+  // of a category not allowed as a whole unless an allowed service of it lists them too.
+  function deleteRefused() {
+    const keep = new Set([NAME]);
+    const drop = [];
+    for (const c of cfg.optional) {
+      for (const s of c.services) {
+        if (allowed(c.key, s.key)) s.cookies.forEach((k) => keep.add(k.name));
+        else drop.push(...s.cookies);
       }
+      if (!categoryOk(c.key)) drop.push(...c.cookies);
     }
+    const names = cookieNames();
+    for (const ck of drop) if (!keep.has(ck.name)) names.filter(matcher(ck.name)).forEach(deleteCookie);
   }
 
   function duration(v) {
@@ -163,6 +173,10 @@
 
   // --- config from the server --------------------------------------------------------------
 
+  function cookies(list) {
+    return (list || []).map((k) => (typeof k === 'string' ? { name: k } : k));
+  }
+
   function norm(raw) {
     const cats = (raw.categories || []).map((c) => ({
       key: c.key,
@@ -174,8 +188,9 @@
         name: s.name || s.key,
         description: s.description || s.text || '',
         provider: s.provider || '',
-        cookies: (s.cookies || []).map((k) => (typeof k === 'string' ? { name: k } : k)),
+        cookies: cookies(s.cookies),
       })),
+      cookies: cookies(c.cookies),
     }));
     Object.assign(T, raw.texts || {});
     return {
@@ -277,12 +292,8 @@
     const s = { id: (state && state.id) || visitorId(), v: cfg.versions, c: cats, s: svcs, m: method, t: Date.now(), p: 1 };
     if (gpc) s.g = 1;
     writeState(s);
-    const refused = [];
-    for (const c of cfg.optional) {
-      for (const svc of c.services) if (!svcs[svc.key]) refused.push(svc);
-    }
-    deleteCookiesOf(refused);
-    const stopped = refused.some((svc) => ran.has(svc.key)) || cfg.optional.some((c) => !cats[c.key] && ran.has(c.key));
+    deleteRefused();
+    const stopped = cfg.optional.some((c) => (!cats[c.key] && ran.has(c.key)) || c.services.some((x) => !svcs[x.key] && ran.has(x.key)));
     activate();
     try {
       await post(s);
@@ -424,6 +435,11 @@
   function openBanner(withPrefs, reopened) {
     const b = shell('title', 'intro');
     if (reopened) b.classList.add('dv-cb-reopened');
+    // Name what consent is asked for on the first layer too, not only under "Tilpass".
+    const names = [].concat(...cfg.optional.map((c) => (c.services.length ? c.services.map((s) => s.name) : [c.name])));
+    const last = names.pop();
+    b.append(el('p', { id: 'dv-cb-ask', class: 'dv-cb-text', text: T.asking + ': ' + (names.length ? names.join(', ') + T.and : '') + last + '.' }));
+    b.setAttribute('aria-describedby', 'dv-cb-text dv-cb-ask');
     const prefs = preferences();
     prefs.hidden = !withPrefs;
     const gpcNow = gpcSignal();
@@ -439,15 +455,15 @@
         const first = prefs.querySelector('input:not([disabled])');
         if (first) first.focus();
       } else {
-        done('custom', readPreferences())();
+        done('banner_custom', readPreferences())();
       }
     });
     if (withPrefs) third.setAttribute('data-dv', 'save');
     b.append(
       prefs,
       el('div', { class: 'dv-cb-btns' },
-        button('accept_all', () => done('accept_all', choiceFrom(true))()),
-        button('reject_all', () => done('reject_all', choiceFrom(false))()),
+        button('accept_all', () => done('banner_accept_all', choiceFrom(true))()),
+        button('reject_all', () => done('banner_reject_all', choiceFrom(false))()),
         third));
     show(b);
   }
@@ -514,7 +530,7 @@
         // A consent text changed: the old consent no longer counts; ask again.
         const c = choiceFrom(false);
         state = { id: state.id, v: {}, c: c[0], s: c[1] };
-        deleteCookiesOf([].concat(...cfg.optional.map((x) => x.services)));
+        deleteRefused();
       }
       openBanner(false, false);
       return;
@@ -524,7 +540,7 @@
       decide(state.m, state.c, state.s || {}, !!state.g);
     }
     // Refused categories: remove any of their cookies that are still around.
-    deleteCookiesOf([].concat(...cfg.optional.map((c) => c.services.filter((s) => !allowed(c.key, s.key)))));
+    deleteRefused();
   }
 
   // Scripts added to the page later (single-page apps) are held back or run the same way.
