@@ -30,6 +30,7 @@ class Permission(StrEnum):
     record_consent = "record_consent"  # record and withdraw consents through the API
     manage_consent = "manage_consent"  # re-consent campaigns
     manage_breaches = "manage_breaches"  # the breach register, drafts to Datatilsynet, notices
+    manage_retention = "manage_retention"  # legal holds, retention sweeps and their reports
 
 
 # Least privilege: a viewer only reads; an agent works requests; the privacy officer
@@ -54,6 +55,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.record_consent,
             Permission.manage_consent,
             Permission.manage_breaches,
+            Permission.manage_retention,
         }
     ),
     Role.admin: frozenset(Permission),

@@ -177,6 +177,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("consent", "/admin/consent", "nav_consent", Permission.view_consent),
     NavItem("outbox", "/admin/outbox", "nav_outbox", Permission.view_consent),
     NavItem("breaches", "/admin/breaches", "nav_breaches", Permission.manage_breaches),
+    NavItem("retention", "/admin/retention", "nav_retention", Permission.manage_retention),
     NavItem("audit", "/admin/audit", "nav_audit", Permission.view_audit),
     NavItem("users", "/admin/users", "nav_users", Permission.manage_users),
 )

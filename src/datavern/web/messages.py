@@ -56,6 +56,8 @@ NB: dict[str, str] = {
     "nav_outbox_help": "E-post og SMS Datavern sender eller holder tilbake.",
     "nav_audit": "Revisjonslogg",
     "nav_audit_help": "Alt Datavern har gjort, i en kjede som viser om noe er endret i ettertid.",
+    "nav_retention": "Sletting",
+    "nav_retention_help": "Slettereglene, sletteforbudene og rapportene fra hver kjøring.",
     "nav_users": "Brukere",
     "nav_users_help": "Hvem som har tilgang til administrasjonen, og med hvilken rolle.",
     # roles
@@ -377,6 +379,8 @@ EN: dict[str, str] = {
     "nav_audit": "Audit log",
     "nav_audit_help": "Everything Datavern did, in a chain that shows whether anything was "
     "altered afterwards.",
+    "nav_retention": "Retention",
+    "nav_retention_help": "The retention rules, the legal holds and each run's report.",
     "nav_users": "Users",
     "nav_users_help": "Who can use the administration, and in which role.",
     "role_admin": "administrator",
