@@ -264,3 +264,14 @@ def test_the_audit_chain_holds(fixed: clock.FixedClock) -> None:
         service.assess_risk(session, breach_id, "high_risk", "Mange.", actor="test")
         service.record_submission(session, breach_id, actor="test")
         assert audit.verify(session).ok
+
+
+def test_the_periodic_task_reminds(fixed: clock.FixedClock) -> None:
+    from datavern.jobs.runner import registered
+
+    breach_id = create()
+    task = registered()["breach.remind"]
+    assert task.every == timedelta(minutes=15)
+    fixed.set(NOW + timedelta(hours=5))
+    assert task.function() == {"sent": [{"breach": breach_id, "threshold": "48h"}], "problems": []}
+    assert task.function() == {"sent": [], "problems": []}

@@ -32,6 +32,7 @@ TASK_MODULES = (
     "datavern.consent.tasks",
     "datavern.notify.tasks",
     "datavern.retention.tasks",
+    "datavern.breaches.tasks",
 )
 
 TaskFunction = Callable[..., Any]
