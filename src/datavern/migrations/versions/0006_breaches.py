@@ -12,7 +12,6 @@ from alembic import op
 
 import datavern.core.db
 
-
 revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
