@@ -163,7 +163,8 @@ def _local_input(value: Any) -> str:
     if not value:
         return ""
     moment = datetime.fromisoformat(str(value)).astimezone(OSLO)
-    return moment.strftime("%Y-%m-%dT%H:%M")
+    # Seconds only when there are any, so an unchanged field saves the same moment.
+    return moment.strftime("%Y-%m-%dT%H:%M:%S" if moment.second else "%Y-%m-%dT%H:%M")
 
 
 def _form_values(facts: Mapping[str, Any]) -> dict[str, Any]:
