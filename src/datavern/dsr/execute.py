@@ -60,6 +60,7 @@ from datavern.dsr.graph import Plan, PlanStep
 from datavern.dsr.holds import HeldField, HoldRule, held_fields, holds_by_collection, resolve_holds
 from datavern.dsr.masking import FieldMask, MaskingProblem, convert_text, masking_key, resolve_mask
 from datavern.dsr.models import DataSubjectRequest, DeferredErasure, DsrStep
+from datavern.dsr.processor import own_datasets
 from datavern.register.schema import DsrSettings, Register
 from datavern.retention.service import LEGAL_HOLD_PREFIX, ErasureHolds, erasure_holds
 
@@ -67,6 +68,7 @@ AUDIT_TARGET = "dsr_request:{}"
 LEASE = timedelta(minutes=5)
 DESCRIBE_TTL = 300.0
 PORTABLE_EXCLUDED = ("user.authorization",)
+READ_ONLY_ACTIONS = frozenset({"retrieve", "export", "verify"})
 
 
 class RequestFailed(DatavernError):
@@ -518,9 +520,10 @@ class RequestRun:
                 session.add(item)
 
     def _run_step(self, step: DsrStep) -> tuple[str, str] | None:
-        if step.action == "retrieve":
-            # A read needs no "running" mark first: if the process dies, the read
-            # is simply done again (see _commit_carry).
+        if step.action in READ_ONLY_ACTIONS:
+            # A step that writes nothing to the company's databases needs no
+            # "running" mark first: if the process dies it is simply done again
+            # (see _commit_carry).
             attempt = step.attempts + 1
         else:
             with session_scope() as session:
@@ -1050,6 +1053,7 @@ class RequestRun:
     def _verify(self) -> dict[str, Any]:
         """Read back every erased row: nothing personal may remain but held fields."""
         with session_scope() as session:
+            self._commit_carry(session)  # the erasure steps' keys, stored before checking
             erase_steps = list(
                 session.execute(
                     select(DsrStep).where(
@@ -1551,7 +1555,8 @@ def _plan(register: Register, identity_types: Sequence[str], walk: Callable[...,
     key = (id(register), tuple(sorted(identity_types)))
     cached = _plans.get(key)
     if cached is None or not any(r is register for r in _registers.values()):
-        cached = walk(register.dataset, identity_types)
+        # Data held for customers (dsr.processor_for) is never walked (dsr/processor.py).
+        cached = walk(own_datasets(register), identity_types)
         if len(_plans) > 64:
             _plans.clear()
         _plans[key] = cached
