@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any, Final
 from urllib.parse import quote
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -60,6 +60,47 @@ PUBLIC_PATHS: Final = {
     "confirm": {"nb": "/samtykke/bekreft", "en": "/consent/confirm"},
     "unsubscribe": {"nb": "/samtykke/avmelding", "en": "/consent/unsubscribe"},
 }
+
+
+def _prepared() -> tuple[Any, Any, Any, Any]:
+    """Statements of the hot read path (state, may-process), built once and run on the
+    session's connection without the ORM: the reads the benchmark measures."""
+    from datavern.dsr.models import Restriction
+    from datavern.register.models import RegisterVersion
+
+    newest_campaign = (
+        select(func.coalesce(func.max(ReconsentCampaign.id), 0))
+        .scalar_subquery()
+        .label("newest_campaign")
+    )
+    head = (
+        select(RegisterVersion.number, RegisterVersion.content_hash, newest_campaign)
+        .order_by(RegisterVersion.number.desc())
+        .limit(1)
+    )
+    state_rows = select(
+        ConsentState.purpose,
+        ConsentState.seq,
+        ConsentState.decision,
+        ConsentState.text_version_id,
+        ConsentState.method,
+        ConsentState.at,
+        ConsentState.expires_at,
+    ).where(
+        ConsentState.subject == bindparam("subject"),
+        ConsentState.purpose.in_(bindparam("purposes", expanding=True)),
+    )
+    campaigns = select(
+        ReconsentCampaign.purpose, ReconsentCampaign.superseded, ReconsentCampaign.cutoff
+    )
+    restricted_since = select(func.min(Restriction.created_at)).where(
+        Restriction.identity_hash.in_(bindparam("hashes", expanding=True)),
+        Restriction.lifted_at.is_(None),
+    )
+    return head, state_rows, campaigns, restricted_since
+
+
+_HEAD, _STATE, _CAMPAIGNS, _RESTRICTED = _prepared()
 
 
 class ConsentRefused(DatavernError):
@@ -212,20 +253,24 @@ def _db_key(session: Session) -> str:
     return str(session.get_bind().engine.url)
 
 
+def _head(session: Session) -> Any:
+    """(number, content hash, newest campaign id) of the applied register, in one query."""
+    return session.connection().execute(_HEAD).first()
+
+
 def context(session: Session) -> Context:
     """The applied register's consent purposes and current texts; NotFound if none applied.
 
     Cached per database and register content: a new register version (whose apply
     also syncs the texts) is a new cache entry.
     """
+    return _context_at(session, _head(session))
+
+
+def _context_at(session: Session, head: Any) -> Context:
     from datavern.register.models import RegisterVersion
     from datavern.register.service import register_of
 
-    head = session.execute(
-        select(RegisterVersion.number, RegisterVersion.content_hash)
-        .order_by(RegisterVersion.number.desc())
-        .limit(1)
-    ).first()
     if head is None:
         raise NotFound("no register has been applied yet (run `datavern register apply`)")
     key = (_db_key(session), f"{head.number}:{head.content_hash}")
@@ -585,31 +630,36 @@ def withdraw(session: Session, **kwargs: Any) -> RecordView:
 # --------------------------------------------------------------------------- #
 
 
-def _campaigns(session: Session, purposes: Iterable[str]) -> list[rules.Campaign]:
-    wanted = list(purposes)
+_campaign_cache: dict[tuple[str, int], list[rules.Campaign]] = {}
+
+
+def _campaigns(
+    session: Session, purposes: Iterable[str], generation: int | None = None
+) -> list[rules.Campaign]:
+    """Re-consent campaigns of ``purposes``; all campaigns are cached per database and
+    newest campaign id (``generation``, read with the register head)."""
+    wanted = set(purposes)
     if not wanted:
         return []
-    rows = session.execute(
-        select(
-            ReconsentCampaign.purpose, ReconsentCampaign.superseded, ReconsentCampaign.cutoff
-        ).where(ReconsentCampaign.purpose.in_(wanted))
-    )
-    return [rules.Campaign(p, frozenset(s), c) for p, s, c in rows]
+    if generation is None:
+        head = _head(session)
+        generation = int(head.newest_campaign) if head is not None else 0
+    key = (_db_key(session), generation)
+    every = _campaign_cache.get(key)
+    if every is None:
+        rows = session.connection().execute(_CAMPAIGNS)
+        every = [rules.Campaign(p, frozenset(s), c) for p, s, c in rows]
+        if len(_campaign_cache) > 64:
+            _campaign_cache.clear()
+        _campaign_cache[key] = every
+    return [c for c in every if c.purpose in wanted]
 
 
 def _latest(session: Session, subject_ref: str, purposes: Sequence[str]) -> dict[str, rules.Latest]:
     if not purposes:
         return {}
-    rows = session.execute(
-        select(
-            ConsentState.purpose,
-            ConsentState.seq,
-            ConsentState.decision,
-            ConsentState.text_version_id,
-            ConsentState.method,
-            ConsentState.at,
-            ConsentState.expires_at,
-        ).where(ConsentState.subject == subject_ref, ConsentState.purpose.in_(list(purposes)))
+    rows = session.connection().execute(
+        _STATE, {"subject": subject_ref, "purposes": list(purposes)}
     )
     return {r[0]: rules.Latest(*r[1:]) for r in rows}
 
@@ -646,7 +696,8 @@ class StateView:
 
 def state(session: Session, subject: str, purpose: str, lang: str | None = None) -> StateView:
     """The subject's current answer for one consent purpose."""
-    ctx = context(session)
+    head = _head(session)
+    ctx = _context_at(session, head)
     problems = _Problems()
     try:
         who = subject_of(subject)
@@ -658,7 +709,7 @@ def state(session: Session, subject: str, purpose: str, lang: str | None = None)
     problems.raise_if_any()
     assert who is not None
     latest = _latest(session, who.ref, [purpose]).get(purpose)
-    campaigns = _campaigns(session, [purpose])
+    campaigns = _campaigns(session, [purpose], int(head.newest_campaign))
     status = rules.effective_status(latest, clock.now(), campaigns)
     cutoff = None
     if latest is not None and latest.decision == Decision.grant.value:
@@ -722,7 +773,8 @@ def may_process(session: Session, subject: str, purpose: str) -> MayProcess:
     (art. 18; ``dsr.service.may_process``), objections in the ledger (art. 21) and
     consent where the register says consent is the legal basis (art. 6(1)(a)).
     """
-    ctx = context(session)
+    head = _head(session)
+    ctx = _context_at(session, head)
     problems = _Problems()
     purpose = purpose.strip()
     try:
@@ -742,7 +794,7 @@ def may_process(session: Session, subject: str, purpose: str) -> MayProcess:
     assert who is not None and resolved is not None
     keys = list(dict.fromkeys([*resolved.consent_purposes, *resolved.objection_keys]))
     latest = _latest(session, who.ref, keys)
-    campaigns = _campaigns(session, resolved.consent_purposes)
+    campaigns = _campaigns(session, resolved.consent_purposes, int(head.newest_campaign))
     now = clock.now()
     statuses = {
         p: rules.effective_status(latest.get(p), now, campaigns) for p in resolved.consent_purposes
@@ -768,27 +820,27 @@ def may_process(session: Session, subject: str, purpose: str) -> MayProcess:
 def _restriction(
     session: Session, who: Subject, purpose: str
 ) -> tuple[bool, datetime | None, list[str]]:
-    """The DSR engine's answer: restricted (and since when), and any other "no" it gives."""
-    from datavern.dsr import service as dsr
+    """The DSR engine's restriction (art. 18): restricted (and since when), and any other
+    "no" the DSR engine gives.
 
-    identities = who.dsr_identities
-    if identities:
-        answer = dsr.may_process(session, identities, purpose)
-        other = [] if answer.allowed or answer.restricted else [answer.reason]
-        return answer.restricted, answer.restricted_since, other
+    The active restrictions are looked up by the DSR engine's keyed identity hash
+    with one prepared statement (the hot path); when one exists and the raw identity
+    is known, ``dsr.service.may_process`` itself is asked, so that its rule decides.
+    """
     hashes = who.restriction_hashes
     if not hashes:
         return False, None, []
-    # Only the keyed hash is known (an emailhash subject): the same lookup the DSR
-    # engine makes, by hash.
-    from datavern.dsr.models import Restriction
+    since = session.connection().execute(_RESTRICTED, {"hashes": hashes}).scalar_one_or_none()
+    if since is None:
+        return False, None, []
+    identities = who.dsr_identities
+    if identities:
+        from datavern.dsr import service as dsr
 
-    since = session.execute(
-        select(func.min(Restriction.created_at)).where(
-            Restriction.identity_hash.in_(hashes), Restriction.lifted_at.is_(None)
-        )
-    ).scalar_one_or_none()
-    return since is not None, since, []
+        answer = dsr.may_process(session, identities, purpose)
+        other = [] if answer.allowed or answer.restricted else [answer.reason]
+        return answer.restricted, answer.restricted_since, other
+    return True, since, []
 
 
 # --------------------------------------------------------------------------- #

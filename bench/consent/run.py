@@ -1,0 +1,367 @@
+"""The consent benchmark (issue 5, "Numbers"): ledger appends, and may-process and state
+reads over HTTP, on SQLite and PostgreSQL, each beside a reference measured in the
+same run.
+
+    .venv/bin/python bench/consent/run.py                    # both databases
+    .venv/bin/python bench/consent/run.py --backends sqlite --seconds 5
+
+What it does, per database:
+
+1. a fresh Datavern database with the demo company's register (examples/demo);
+2. **appends**: ``--appends`` ledger records one after another, each in its own
+   transaction through ``consent.service.record`` (the library call the API and CLI
+   use), then the same number from 4 threads at once; then ``verify_ledger`` walks
+   the whole chain and must find it intact;
+3. **reads over HTTP**: uvicorn serving ``create_app()`` on 127.0.0.1 with
+   ``--workers`` processes, a logged-in agent's session, and the load generator
+   (bench/consent/load.py, its own process, keep-alive, ``--concurrency``
+   connections) asking ``/api/v1/consent/may-process`` and ``/api/v1/consent/state``
+   for random subjects among those appended;
+4. **reference**: the same uvicorn set-up serving a bare Starlette endpoint that runs
+   one plain SQL SELECT of the same state (bench/consent/reference_app.py).
+
+Results are printed as a table and written to bench/.work/results/consent-*.json.
+Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+WORK = REPO / "bench" / ".work"
+PYTHON = sys.executable
+PG_ADMIN = os.environ.get(
+    "DATAVERN_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+PG_DB = "datavern_bench_consent"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _database(backend: str, home: Path) -> str:
+    from sqlalchemy import create_engine, text
+
+    if backend == "sqlite":
+        db = home / "datavern.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(db) + suffix).unlink(missing_ok=True)
+        return f"sqlite:///{db}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{PG_DB}"'))
+    admin.dispose()
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_DB
+
+
+def _prepare(backend: str, appends: int) -> dict[str, Any]:
+    """Database, register, appends (timed), verification (timed), a session token."""
+    home = WORK / f"consent-{backend}"
+    home.mkdir(parents=True, exist_ok=True)
+    url = _database(backend, home)
+    os.environ["DATAVERN_DATA_DIR"] = str(home)
+    os.environ["DATAVERN_DATABASE_URL"] = url
+    from datavern.core.config import reset_settings
+
+    reset_settings()
+    from datavern.accounts import service as accounts
+    from datavern.consent import service
+    from datavern.core.db import dispose_engines, migrate, session_scope
+    from datavern.register.loader import load_register
+    from datavern.register.service import apply_register
+
+    migrate(url)
+    with session_scope(url) as session:
+        apply_register(session, load_register(REPO / "examples" / "demo"), "bench", "bench")
+
+    def append(i: int, purpose: str) -> None:
+        with session_scope(url) as session:
+            service.record(
+                session,
+                subject=f"account:{i}",
+                purpose=purpose,
+                decision="grant" if i % 3 else "deny",
+                method="form_checkbox",
+                collection_point="https://bench.example/skjema",
+                ip="192.0.2.10",
+                user_agent="bench",
+                recorded_by="bench",
+            )
+
+    append(-1, "statistikk")  # warm the register cache
+    start = time.perf_counter()
+    for i in range(appends):
+        append(i, "statistikk")
+    sequential = time.perf_counter() - start
+
+    threads_n = 4
+    per = appends // threads_n
+    errors: list[BaseException] = []
+
+    def worker(t: int) -> None:
+        try:
+            for i in range(per):
+                append(appends + t * per + i, "nyhetsbrev")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(threads_n)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    concurrent = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+
+    start = time.perf_counter()
+    with session_scope(url) as session:
+        check = service.verify_ledger(session)
+    verify_s = time.perf_counter() - start
+
+    with session_scope(url) as session:
+        user = accounts.create_user(
+            session, "bench-agent", "et langt benkepassord 1", "agent", actor="bench"
+        )
+        token = accounts.create_session(session, user).token
+    dispose_engines()
+    return {
+        "url": url,
+        "home": str(home),
+        "token": token,
+        "subjects": appends,
+        "appends": {
+            "sequential": {
+                "records": appends,
+                "seconds": round(sequential, 3),
+                "per_second": round(appends / sequential, 1),
+            },
+            "threads_4": {
+                "records": per * threads_n,
+                "seconds": round(concurrent, 3),
+                "per_second": round(per * threads_n / concurrent, 1),
+            },
+            "verify": {
+                "ok": check.ok,
+                "records": check.records,
+                "seconds": round(verify_s, 3),
+                "first_bad_record": check.first_bad_seq,
+            },
+        },
+    }
+
+
+def _serve(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "uvicorn",
+            *args,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            if proc.poll() is not None:
+                message = proc.stderr.read().decode() if proc.stderr else "no server"
+                raise RuntimeError(message) from None
+            time.sleep(0.2)
+    raise RuntimeError("uvicorn did not start")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _load(url: str, paths: Path, cookie: str, opts: argparse.Namespace) -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            PYTHON,
+            str(REPO / "bench" / "consent" / "load.py"),
+            "--url",
+            url,
+            "--paths",
+            str(paths),
+            "--cookie",
+            cookie,
+            "--concurrency",
+            str(opts.concurrency),
+            "--seconds",
+            str(opts.seconds),
+            "--warmup",
+            str(opts.warmup),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def _paths(home: Path, name: str, template: str, subjects: int) -> Path:
+    rng = random.Random(5)
+    path = home / f"paths-{name}.txt"
+    path.write_text("\n".join(template.format(i=rng.randrange(subjects)) for _ in range(2000)))
+    return path
+
+
+def _check_answer(port: int, cookie: str, path: str) -> None:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Cookie": cookie})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = json.loads(response.read())
+    if "allowed" not in body and "status" not in body and "decision" not in body:
+        raise RuntimeError(f"unexpected answer from {path}: {body}")
+
+
+def bench_backend(backend: str, opts: argparse.Namespace) -> dict[str, Any]:
+    print(f"[{backend}] preparing: {opts.appends} + {opts.appends} appends ...", flush=True)
+    prep = _prepare(backend, opts.appends)
+    home = Path(prep["home"])
+    env = {
+        **os.environ,
+        "DATAVERN_DATA_DIR": prep["home"],
+        "DATAVERN_DATABASE_URL": prep["url"],
+        "PYTHONPATH": str(REPO / "src"),
+    }
+    cookie = f"datavern_session={prep['token']}"
+    subjects = prep["subjects"]
+    paths = {
+        "may_process": _paths(
+            home,
+            "may",
+            "/api/v1/consent/may-process?subject=account:{i}&purpose=statistikk",
+            subjects,
+        ),
+        "state": _paths(
+            home, "state", "/api/v1/consent/state?subject=account:{i}&purpose=statistikk", subjects
+        ),
+        "reference": _paths(home, "ref", "/state?subject=account:{i}&purpose=statistikk", subjects),
+    }
+    reads: dict[str, Any] = {}
+    port = _free_port()
+    server = _serve(
+        ["--factory", "datavern.web.app:create_app", "--workers", str(opts.workers)], env, port
+    )
+    try:
+        _check_answer(
+            port, cookie, "/api/v1/consent/may-process?subject=account:1&purpose=statistikk"
+        )
+        for name in ("may_process", "state"):
+            print(f"[{backend}] {name} over HTTP ...", flush=True)
+            reads[name] = _load(f"http://127.0.0.1:{port}/", paths[name], cookie, opts)
+    finally:
+        _stop(server)
+    port = _free_port()
+    server = _serve(
+        ["--app-dir", "bench/consent", "reference_app:app", "--workers", str(opts.workers)],
+        env,
+        port,
+    )
+    try:
+        _check_answer(port, "", "/state?subject=account:1&purpose=statistikk")
+        print(f"[{backend}] reference (bare Starlette + plain SELECT) ...", flush=True)
+        reads["reference"] = _load(f"http://127.0.0.1:{port}/", paths["reference"], "", opts)
+    finally:
+        _stop(server)
+    ref = reads["reference"]["rps"] or 1
+    for name in ("may_process", "state"):
+        reads[name]["ratio_to_reference_rps"] = round(reads[name]["rps"] / ref, 3)
+    return {"appends": prep["appends"], "reads": reads}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--appends", type=int, default=5000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    opts = parser.parse_args()
+    results: dict[str, Any] = {
+        "when": datetime.now().isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "options": vars(opts),
+        "backends": {},
+    }
+    for backend in opts.backends.split(","):
+        results["backends"][backend] = bench_backend(backend.strip(), opts)
+    out = WORK / "results" / f"consent-{datetime.now():%Y%m%d-%H%M%S}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print()
+    print(
+        f"{'database':10} {'what':34} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'errors':>7} {'vs ref':>7}"
+    )
+    for backend, r in results["backends"].items():
+        for name in ("may_process", "state", "reference"):
+            x = r["reads"][name]
+            label = {
+                "may_process": "GET /api/v1/consent/may-process",
+                "state": "GET /api/v1/consent/state",
+                "reference": "reference: Starlette + plain SELECT",
+            }[name]
+            ratio = x.get("ratio_to_reference_rps", 1.0)
+            print(
+                f"{backend:10} {label:34} {x['rps']:>8} {x['p50_ms']:>8} {x['p99_ms']:>8} "
+                f"{x['errors']:>7} {ratio:>7}"
+            )
+        a = r["appends"]
+        print(
+            f"{backend:10} {'ledger appends, one by one':34} {a['sequential']['per_second']:>8} /s"
+        )
+        print(f"{backend:10} {'ledger appends, 4 threads':34} {a['threads_4']['per_second']:>8} /s")
+        v = a["verify"]
+        print(
+            f"{backend:10} {'chain verified afterwards':34} {'intact' if v['ok'] else 'BROKEN':>8} "
+            f"({v['records']} records in {v['seconds']} s)"
+        )
+    print(f"\nwritten to {out.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
