@@ -19,6 +19,7 @@ from datavern.dsr.deadlines import (
     MAX_ROLL_OVER_DAYS,
     OSLO,
     REMINDER_DAYS,
+    REMINDER_LOOKAHEAD_DAYS,
     Deadline,
     DeadlineError,
     Extension,
@@ -434,16 +435,18 @@ def test_next_and_previous_working_day(day: str, following: str, preceding: str)
 
 
 def test_roll_over_is_never_more_than_five_days_and_five_happens() -> None:
-    # Every day 1900-2300: the next working day is at most MAX_ROLL_OVER_DAYS
-    # away, every day skipped is a day off, and Maundy Thursday reaches 5.
-    longest = 0
+    # Every day 1900-2300: the next and the previous working day are at most
+    # MAX_ROLL_OVER_DAYS away; Maundy Thursday and Easter Monday reach 5.
+    forwards = backwards = 0
     day, end = date(1900, 1, 1), date(2300, 12, 31)
     while day <= end:
-        nxt = next_working_day(day)
-        longest = max(longest, (nxt - day).days)
+        forwards = max(forwards, (next_working_day(day) - day).days)
+        backwards = max(backwards, (day - previous_working_day(day)).days)
         day += timedelta(days=1)
-    assert longest == MAX_ROLL_OVER_DAYS == 5
+    assert forwards == backwards == MAX_ROLL_OVER_DAYS == 5
     assert (next_working_day(D("2026-04-02")) - D("2026-04-02")).days == 5
+    assert (D("2026-04-06") - previous_working_day(D("2026-04-06"))).days == 5
+    assert REMINDER_LOOKAHEAD_DAYS == 12
 
 
 # ---------------------------------------------------------------------------
@@ -806,6 +809,7 @@ def test_property_reminders_fall_between_receipt_and_due(received: datetime, mon
 def test_property_reminders_for_any_dates(received: date, due: date) -> None:
     for reminder in reminders(received, due):
         assert received < reminder.on < due
+        assert (due - reminder.on).days <= REMINDER_LOOKAHEAD_DAYS
 
 
 @settings(max_examples=500)

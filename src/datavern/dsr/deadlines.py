@@ -68,6 +68,7 @@ __all__ = [
     "MAX_TOTAL_MONTHS",
     "OSLO",
     "REMINDER_DAYS",
+    "REMINDER_LOOKAHEAD_DAYS",
     "Deadline",
     "DeadlineError",
     "Extension",
@@ -107,8 +108,14 @@ REMINDER_DAYS: Final[tuple[int, ...]] = (7, 2)
 """Reminders to the assignee this many days before the legal due date."""
 
 MAX_ROLL_OVER_DAYS: Final = 5
-"""The furthest a due date moves for weekends and holidays in Norway: Maundy
-Thursday -> Good Friday -> Saturday -> Easter Sunday -> Easter Monday -> Tuesday."""
+"""The furthest a date moves to a working day in Norway, forwards (Maundy
+Thursday -> the Tuesday after Easter) or backwards (Easter Monday -> the
+Wednesday before Easter)."""
+
+REMINDER_LOOKAHEAD_DAYS: Final = max(REMINDER_DAYS) + MAX_ROLL_OVER_DAYS
+"""A reminder can fall this many days before its due date at most (7 days,
+moved back past Easter): a reminder task need only look at requests due within
+this many days."""
 
 
 class DeadlineError(ValueError):
