@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 import dsr_fixtures
@@ -153,3 +154,59 @@ def test_reads_are_audited_with_keys_and_fields_never_values(
     text = json.dumps([e.details for e in entries], ensure_ascii=False)
     for value in (OLA, "Nordmann", "17058012327", "+4791234567", "Storgata", "10.0.0.1"):
         assert value not in text
+
+
+def test_a_dataset_in_another_postgresql_schema(
+    dsr_pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fides_meta.namespace.schema names the schema the dataset's tables live in."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(dsr_pg_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS crm CASCADE"))
+        conn.execute(text("CREATE SCHEMA crm"))
+        conn.execute(text("CREATE TABLE crm.leads (id integer PRIMARY KEY, email text, note text)"))
+        conn.execute(
+            text("INSERT INTO crm.leads VALUES (1, :ola, 'called'), (2, :kari, 'no answer')"),
+            {"ola": OLA, "kari": KARI},
+        )
+    try:
+        dsr_fixtures.prepare_home(dsr_pg_url, monkeypatch)
+        (tmp_path / "register.yaml").write_text(
+            dsr_fixtures.ORGANISATION
+            + """
+dataset:
+  - fides_key: crm
+    fides_meta:
+      namespace: {schema: crm}
+    collections:
+      - name: leads
+        fields:
+          - name: id
+            fides_meta: {primary_key: true}
+          - name: email
+            data_categories: [user.contact.email]
+            fides_meta: {identity: email}
+          - name: note
+            data_categories: [user.content]
+dsr:
+  connections: {crm: shopdb}
+"""
+        )
+        from datavern.register.loader import load_register
+        from datavern.register.service import apply_register
+
+        with session_scope() as session:
+            apply_register(session, load_register(tmp_path), "test")
+        out = tmp_path / "crm.zip"
+        _, view = run("access", [f"email={OLA}"], output=str(out), lang="en")
+        assert view.status == "done", view.error
+        data, _ = package(out)
+        assert data["datasets"]["crm"]["leads"]["rows"] == [
+            {"id": 1, "email": OLA, "note": "called"}
+        ]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS crm CASCADE"))
+        engine.dispose()
