@@ -367,3 +367,19 @@ def test_datavern_on_postgresql_runs_and_resumes_requests(
         from datavern.core.audit import verify
 
         assert verify(session).ok
+
+
+def test_steps_run_one_by_one_as_a_distributed_runner_would(sqlite_shop: Shop) -> None:
+    from datavern.jobs.runner import get_runner
+
+    request_id = create()
+    all_steps = steps(request_id)
+    last = all_steps[-1]
+    # A step whose dependencies are not done is refused, naming what it waits for.
+    with pytest.raises(execute.StepNotReady, match=f"step {last.number} waits for step"):
+        get_runner().enqueue("dsr.run_step", step_id=last.id)
+    for step in all_steps:
+        status = get_runner().enqueue("dsr.run_step", step_id=step.id)
+    assert status == "done"
+    assert {s.state for s in steps(request_id)} == {"done"}
+    assert sqlite_shop.read("SELECT email FROM customers WHERE id = 1") == [{"email": None}]

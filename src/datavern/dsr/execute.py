@@ -75,6 +75,10 @@ class RequestFailed(DatavernError):
     """A request stopped; its state and error say why. It can be resumed."""
 
 
+class StepNotReady(DatavernError):
+    """A step asked to run before the steps it depends on are done (nothing was changed)."""
+
+
 class RequestBusy(DatavernError):
     """Another process is running the request right now."""
 
@@ -466,7 +470,7 @@ class RequestRun:
                 waiting = [d for d in step.depends_on if d not in done]
                 if waiting:
                     self._release()
-                    raise RequestFailed(
+                    raise StepNotReady(
                         f"step {only} waits for step(s) {', '.join(map(str, waiting))}"
                     )
             if not chosen:

@@ -43,6 +43,8 @@ from datavern.dsr.models import (
     DsrStep,
     Restriction,
 )
+from datavern.dsr.processor import own_datasets
+from datavern.dsr.processor import problems as processor_problems
 from datavern.dsr.rules import IdentityError, UnknownIdentity, parse_identities, parse_identity
 from datavern.register.schema import DsrSettings, Register
 
@@ -102,7 +104,8 @@ def parse_request_identities(
 
 def make_plan(register: Register, identities: Iterable[str]) -> Plan:
     try:
-        return plan_walk(register.dataset, list(identities))
+        # Data held for customers (dsr.processor_for) is theirs to decide on: never walked.
+        return plan_walk(own_datasets(register), list(identities))
     except PlanError as exc:
         raise PlanProblem(f"the datasets cannot be walked: {exc}") from None
     except UnknownIdentity as exc:
@@ -169,6 +172,7 @@ def settings_problems(register: Register) -> list[str]:
     for address in settings.restriction_flags:
         if address not in collections:
             problems.append(f"dsr.restriction_flags names {address!r}: no such collection")
+    problems.extend(processor_problems(register))
     return problems
 
 
@@ -487,8 +491,21 @@ def run_request(request_id: str, *, actor: str) -> str:
     return RequestRun(request_id, actor=actor).run()
 
 
-def run_step(request_id: str, number: int, *, actor: str) -> str:
-    """Run one step of a request whose dependencies are done; returns the request's status."""
+def run_step(step_id: int, *, actor: str) -> str:
+    """Run one step (by its id) whose dependencies are done; returns the request's status.
+
+    The unit of work a distributed runner hands out: a worker that dies in a
+    step leaves it to be run again, which changes nothing (the steps are
+    idempotent). Raises ``NotFound`` for an unknown id and ``RequestFailed``
+    naming the steps it still waits for.
+    """
+    from datavern.core.db import session_scope
+
+    with session_scope() as session:
+        step = session.get(DsrStep, step_id)
+        if step is None:
+            raise NotFound(f"no request step with id {step_id}")
+        request_id, number = step.request_id, step.number
     return RequestRun(request_id, actor=actor).run(only=number)
 
 

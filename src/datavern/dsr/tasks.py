@@ -20,9 +20,9 @@ def run_request(request_id: str, actor: str = "jobs") -> str:
 
 
 @task("dsr.run_step")
-def run_step(request_id: str, number: int, actor: str = "jobs") -> str:
+def run_step(step_id: int, actor: str = "jobs") -> str:
     """Run one step whose dependencies are done (a distributed runner's unit of work)."""
-    return service.run_step(request_id, number, actor=actor)
+    return service.run_step(step_id, actor=actor)
 
 
 @task("dsr.run_due", every=timedelta(hours=1))
