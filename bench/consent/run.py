@@ -324,11 +324,15 @@ def main() -> None:
     results: dict[str, Any] = {
         "when": datetime.now().isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
+        # Other work on the machine skews absolute numbers; the ratio to the reference,
+        # measured minutes apart in the same run, much less so.
+        "load_average_at_start": os.getloadavg(),
         "options": vars(opts),
         "backends": {},
     }
     for backend in opts.backends.split(","):
         results["backends"][backend] = bench_backend(backend.strip(), opts)
+    results["load_average_at_end"] = os.getloadavg()
     out = WORK / "results" / f"consent-{datetime.now():%Y%m%d-%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
@@ -360,7 +364,11 @@ def main() -> None:
             f"{backend:10} {'chain verified afterwards':34} {'intact' if v['ok'] else 'BROKEN':>8} "
             f"({v['records']} records in {v['seconds']} s)"
         )
-    print(f"\nwritten to {out.relative_to(REPO)}")
+    print(
+        f"\nload average at start {results['load_average_at_start'][0]:.1f}, "
+        f"at end {results['load_average_at_end'][0]:.1f} ({os.cpu_count()} CPUs)"
+    )
+    print(f"written to {out.relative_to(REPO)}")
 
 
 if __name__ == "__main__":
