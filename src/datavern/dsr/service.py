@@ -172,6 +172,16 @@ def settings_problems(register: Register) -> list[str]:
     for address in settings.restriction_flags:
         if address not in collections:
             problems.append(f"dsr.restriction_flags names {address!r}: no such collection")
+    for item in settings.portable or []:
+        if item == "user" or item.startswith("user."):
+            continue
+        if item.count(".") >= 2:
+            field_known(item, "dsr.portable")
+        else:
+            problems.append(
+                f"dsr.portable names {item!r}: write a field address "
+                "(dataset.collection.field) or a data category under user"
+            )
     problems.extend(processor_problems(register))
     return problems
 
@@ -496,7 +506,7 @@ def run_step(step_id: int, *, actor: str) -> str:
 
     The unit of work a distributed runner hands out: a worker that dies in a
     step leaves it to be run again, which changes nothing (the steps are
-    idempotent). Raises ``NotFound`` for an unknown id and ``RequestFailed``
+    idempotent). Raises ``NotFound`` for an unknown id and ``StepNotReady``
     naming the steps it still waits for.
     """
     from datavern.core.db import session_scope
