@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import typer
 
@@ -139,3 +140,73 @@ def set_password(
     console.print(f"password of {name} changed; their sessions are ended", highlight=False)
     if not password_stdin:
         console.print(f"password (shown once): {password}", highlight=False, markup=False)
+
+
+# --------------------------------------------------------------------------- #
+# `datavern token ...`: API tokens for systems (wired as its own group)
+# --------------------------------------------------------------------------- #
+
+token_app = typer.Typer(help="API tokens for systems (hashed, with scopes).", no_args_is_help=True)
+
+
+@token_app.command("create")
+def token_create(
+    name: str = typer.Argument(..., help="A name for the system using it, e.g. kundeportal."),
+    scope: list[str] = typer.Option(
+        ...,
+        "--scope",
+        "-s",
+        help="Repeatable: requests:read, requests:write, requests:decide.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the token as JSON."),
+) -> None:
+    """Make an API token. It is shown once; Datavern keeps only its hash."""
+    from datavern.accounts import tokens
+
+    ensure_database()
+    with _reported(), session_scope() as session:
+        token = tokens.create_token(session, name, scope, actor=actor())
+        chosen = tokens.parse_scopes(scope)
+    if as_json:
+        typer.echo(json.dumps({"name": name.strip().lower(), "scopes": chosen, "token": token}))
+        return
+    console.print(f"token {name.strip().lower()} made with {', '.join(chosen)}", highlight=False)
+    console.print(f"token (shown once): {token}", highlight=False, markup=False, soft_wrap=True)
+
+
+@token_app.command("list")
+def token_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """The tokens, their scopes and when each was last used (never the tokens themselves)."""
+    from datavern.accounts import tokens
+
+    ensure_database()
+    with session_scope() as session:
+        rows: list[dict[str, Any]] = [
+            {
+                "name": t.name,
+                "scopes": t.scopes,
+                "created_at": t.created_at.isoformat(),
+                "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+                "revoked": t.revoked_at is not None,
+            }
+            for t in tokens.list_tokens(session)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    if not rows:
+        console.print("no API tokens")
+    for row in rows:
+        state = "revoked" if row["revoked"] else f"last used {row['last_used_at'] or 'never'}"
+        console.print(f"{row['name']}: {', '.join(row['scopes'])} ({state})", highlight=False)
+
+
+@token_app.command("revoke")
+def token_revoke(name: str = typer.Argument(..., help="The token's name.")) -> None:
+    """Revoke a token at once."""
+    from datavern.accounts import tokens
+
+    ensure_database()
+    with _reported(), session_scope() as session:
+        tokens.revoke_token(session, name, actor=actor())
+    console.print(f"token {name} revoked", highlight=False)

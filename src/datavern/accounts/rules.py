@@ -24,7 +24,8 @@ class Permission(StrEnum):
     view_register = "view_register"  # register, processing map, notice versions, dashboard
     view_audit = "view_audit"  # the audit log and its verification
     manage_register = "manage_register"  # apply a register, publish the notice (later in the web)
-    handle_requests = "handle_requests"  # data-subject requests (later issue)
+    view_requests = "view_requests"  # the request queue and pages (identities hidden)
+    handle_requests = "handle_requests"  # act on data-subject requests, see identities
     manage_users = "manage_users"  # add users, change roles, disable users
     view_consent = "view_consent"  # consent figures, a subject's history and proof, outbox
     record_consent = "record_consent"  # record and withdraw consents through the API
@@ -36,10 +37,11 @@ class Permission(StrEnum):
 # Least privilege: a viewer only reads; an agent works requests; the privacy officer
 # owns the register, the notice and the audit trail; only an admin manages accounts.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.viewer: frozenset({Permission.view_register}),
+    Role.viewer: frozenset({Permission.view_register, Permission.view_requests}),
     Role.agent: frozenset(
         {
             Permission.view_register,
+            Permission.view_requests,
             Permission.handle_requests,
             Permission.view_consent,
             Permission.record_consent,
@@ -50,6 +52,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.view_register,
             Permission.view_audit,
             Permission.manage_register,
+            Permission.view_requests,
             Permission.handle_requests,
             Permission.view_consent,
             Permission.record_consent,

@@ -29,6 +29,7 @@ from datavern.core.errors import DatavernError
 # Modules whose import registers tasks; imported on first use of the runner.
 TASK_MODULES = (
     "datavern.dsr.tasks",
+    "datavern.dsr.reminders",
     "datavern.consent.tasks",
     "datavern.notify.tasks",
     "datavern.retention.tasks",

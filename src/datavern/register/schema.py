@@ -516,6 +516,35 @@ class DsrHold(Strict):
         return self
 
 
+class ProcessorFor(Strict):
+    """Data the organisation processes on behalf of a customer, who is its controller
+    (GDPR art. 28). A request about it is forwarded to that customer by e-mail and
+    tracked, never carried out by the processor (docs/privacy-centre.md)."""
+
+    key: Key
+    controller: str = Field(description="The customer's legal name: the controller of the data.")
+    org_nr: OrgNr | None = None
+    email: Email = Field(
+        description="Where requests are forwarded: the customer's privacy contact."
+    )
+    service: Localized | None = Field(
+        default=None,
+        description="What the subject knows the service as, e.g. 'the web shop at example.no'.",
+    )
+    datasets: list[str] = Field(
+        default_factory=list,
+        description="Datasets (fides_key) holding the customer's data: requests of the "
+        "organisation's own never touch them.",
+    )
+    systems: list[Key] = Field(
+        default_factory=list, description="Systems (key) that hold the customer's data."
+    )
+    listed: bool = Field(
+        default=True,
+        description="Offer this customer's service in the privacy centre's request form.",
+    )
+
+
 class DsrSettings(Strict):
     """What the DSR engine needs beyond the datasets (docs/dsr.md)."""
 
@@ -535,6 +564,11 @@ class DsrSettings(Strict):
         default=None,
         description="What the subject provided (art. 20): field addresses or data categories. "
         "Unset: every personal field except credentials (user.authorization).",
+    )
+    processor_for: list[ProcessorFor] = Field(
+        default_factory=list,
+        description="Customers whose data the organisation processes as their processor "
+        "(art. 28): requests about it are forwarded to them.",
     )
 
 

@@ -36,6 +36,8 @@ from datavern.consent import api as consent_api
 from datavern.consent import assets as consent_assets
 from datavern.consent import pages as consent_pages
 from datavern.core.config import Settings, get_settings
+from datavern.dsr import api as dsr_api
+from datavern.dsr import pages as dsr_pages
 from datavern.retention import pages as retention_pages
 from datavern.web import api, security
 from datavern.web.deps import CsrfFailed, Forbidden, LoginRequired, admin_lang, render
@@ -193,6 +195,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(consent_pages.public_router)
     app.include_router(consent_pages.admin_router)
     app.include_router(breach_pages.router)
+    app.include_router(dsr_pages.public_router)
+    app.include_router(dsr_pages.admin_router)
+    app.include_router(dsr_api.router)
     app.include_router(retention_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)

@@ -174,6 +174,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("register", "/admin/register", "nav_register", Permission.view_register),
     NavItem("map", "/admin/map", "nav_map", Permission.view_register),
     NavItem("notices", "/admin/notices", "nav_notices", Permission.view_register),
+    NavItem("requests", "/admin/requests", "nav_requests", Permission.view_requests),
     NavItem("consent", "/admin/consent", "nav_consent", Permission.view_consent),
     NavItem("outbox", "/admin/outbox", "nav_outbox", Permission.view_consent),
     NavItem("breaches", "/admin/breaches", "nav_breaches", Permission.manage_breaches),

@@ -651,6 +651,11 @@ from datavern.breaches import catalog as _breaches  # noqa: E402
 NB.update(_breaches.NB)
 EN.update(_breaches.EN)
 
+from datavern.dsr import messages as _requests  # noqa: E402
+
+NB.update(_requests.NB)
+EN.update(_requests.EN)
+
 MESSAGES: dict[str, dict[str, str]] = {"nb": NB, "en": EN}
 
 
