@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any, Final
 from urllib.parse import quote
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -420,53 +420,91 @@ class RecordView:
         }
 
 
-def _append(session: Session, fields: RecordFields) -> ConsentRecord:
+def _append(session: Session, fields: RecordFields) -> RecordView:
     """Append one record after the head, in the caller's transaction.
 
     The head row is written first: that takes the write lock (a row lock on
     PostgreSQL, the database's write lock on SQLite) before the head is read, so
     two appends at once queue up instead of both linking to the same predecessor.
+    Plain statements, no ORM objects: an append is a handful of short writes.
     """
-    session.execute(update(ConsentHead).where(ConsentHead.id == 1).values(seq=ConsentHead.seq))
-    head = session.get(ConsentHead, 1, populate_existing=True)
+    session.flush()  # anything the ORM holds goes first, in order
+    conn = session.connection()
+    conn.execute(_TOUCH_HEAD)
+    head = conn.execute(_READ_HEAD).first()
     if head is None:
-        head = ConsentHead(id=1, seq=0, hash=rules.GENESIS)
-        session.add(head)
-    seq = head.seq + 1
-    digest = rules.record_hash(seq, fields, head.hash)
-    row = ConsentRecord(
-        seq=seq,
-        id=fields.id,
-        subject=fields.subject,
-        purpose=fields.purpose,
-        decision=fields.decision,
-        text_version_id=fields.text_version_id,
-        text_hash=fields.text_hash,
-        method=fields.method,
-        collection_point=fields.collection_point,
-        at=fields.at,
-        ip=fields.ip,
-        user_agent=fields.user_agent,
-        expires_at=fields.expires_at,
-        language=fields.language,
-        recorded_by=fields.recorded_by,
-        prev_hash=head.hash,
-        hash=digest,
+        conn.execute(_NEW_HEAD)
+        prev_seq, prev_hash = 0, rules.GENESIS
+    else:
+        prev_seq, prev_hash = int(head.seq), str(head.hash)
+    seq = prev_seq + 1
+    digest = rules.record_hash(seq, fields, prev_hash)
+    values = {**fields.__dict__, "seq": seq, "prev_hash": prev_hash, "hash": digest}
+    conn.execute(_INSERT_RECORD, values)
+    conn.execute(_SET_HEAD, {"seq": seq, "hash": digest})
+    state = {
+        "subject": fields.subject,
+        "purpose": fields.purpose,
+        "seq": seq,
+        "decision": fields.decision,
+        "text_version_id": fields.text_version_id,
+        "method": fields.method,
+        "at": fields.at,
+        "expires_at": fields.expires_at,
+    }
+    conn.execute(_upsert_state(conn.dialect.name), state)
+    return RecordView(
+        seq,
+        fields.id,
+        fields.subject,
+        fields.purpose,
+        fields.decision,
+        fields.text_version_id,
+        fields.text_hash,
+        fields.method,
+        fields.collection_point,
+        fields.at,
+        fields.ip,
+        fields.user_agent,
+        fields.expires_at,
+        fields.language,
+        fields.recorded_by,
+        digest,
     )
-    session.add(row)
-    head.seq, head.hash = seq, digest
-    state = session.get(ConsentState, (fields.subject, fields.purpose))
-    if state is None:
-        state = ConsentState(subject=fields.subject, purpose=fields.purpose)
-        session.add(state)
-    state.seq = seq
-    state.decision = fields.decision
-    state.text_version_id = fields.text_version_id
-    state.method = fields.method
-    state.at = fields.at
-    state.expires_at = fields.expires_at
-    session.flush()
-    return row
+
+
+def _append_statements() -> tuple[Any, Any, Any, Any, Any]:
+    touch = update(ConsentHead).where(ConsentHead.id == 1).values(seq=ConsentHead.seq)
+    read = select(ConsentHead.seq, ConsentHead.hash).where(ConsentHead.id == 1)
+    new = insert(ConsentHead).values(id=1, seq=0, hash=rules.GENESIS)
+    insert_record = insert(ConsentRecord)
+    set_head = (
+        update(ConsentHead)
+        .where(ConsentHead.id == 1)
+        .values(seq=bindparam("seq"), hash=bindparam("hash"))
+    )
+    return touch, read, new, insert_record, set_head
+
+
+_TOUCH_HEAD, _READ_HEAD, _NEW_HEAD, _INSERT_RECORD, _SET_HEAD = _append_statements()
+
+
+@lru_cache(maxsize=4)
+def _upsert_state(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (subject, purpose) DO UPDATE, as the database spells it."""
+    dialect_insert: Any
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        raise DatavernError(f"the consent ledger does not support the {dialect} database")
+    stmt = dialect_insert(ConsentState)
+    columns = ("seq", "decision", "text_version_id", "method", "at", "expires_at")
+    return stmt.on_conflict_do_update(
+        index_elements=[ConsentState.subject, ConsentState.purpose],
+        set_={c: stmt.excluded[c] for c in columns},
+    )
 
 
 @dataclass
@@ -610,14 +648,14 @@ def record(
         language=language or (version.language if version else None),
         recorded_by=recorded_by,
     )
-    return RecordView.of(_append(session, fields))
+    return _append(session, fields)
 
 
 def _granted_version(session: Session, subject_ref: str, purpose: str) -> ConsentTextView | None:
-    state = session.get(ConsentState, (subject_ref, purpose))
-    if state is None or state.decision != Decision.grant.value or not state.text_version_id:
+    latest = _latest(session, subject_ref, [purpose]).get(purpose)
+    if latest is None or latest.decision != Decision.grant.value or not latest.text_version_id:
         return None
-    return get_text(session, state.text_version_id)
+    return get_text(session, latest.text_version_id)
 
 
 def withdraw(session: Session, **kwargs: Any) -> RecordView:
@@ -1395,7 +1433,7 @@ def banner_post(
             language=str(lang),
             recorded_by="banner",
         )
-        records.append(RecordView.of(_append(session, fields)))
+        records.append(_append(session, fields))
     next_nonce, next_exp = issue_nonce(str(lang), now)
     return BannerResult(str(visitor), records, next_nonce, next_exp)
 
@@ -1597,7 +1635,7 @@ def confirm(
             contact.language = row.language
         row.email_sealed = None
     session.flush()
-    return RecordView.of(rec)
+    return rec
 
 
 def _unsubscribe_key() -> bytes:
@@ -1669,7 +1707,7 @@ def unsubscribe(
         language=lang,
         recorded_by="unsubscribe",
     )
-    return RecordView.of(_append(session, fields))
+    return _append(session, fields)
 
 
 def unsubscribe_purpose_name(session: Session, token: str) -> tuple[str, str]:
