@@ -9,7 +9,8 @@ from datavern.accounts.rules import PasswordProblem, Permission, Role
 
 
 def test_viewer_only_reads() -> None:
-    assert rules.permissions_of("viewer") == {Permission.view_register}
+    # The request queue is readable (identities hidden); acting on it is not.
+    assert rules.permissions_of("viewer") == {Permission.view_register, Permission.view_requests}
 
 
 @pytest.mark.parametrize(
