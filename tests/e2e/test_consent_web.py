@@ -324,3 +324,29 @@ def test_viewer_sees_neither_consents_nor_outbox(
     assert viewer.get("/admin/consent").status_code == 403
     assert viewer.get("/admin/outbox").status_code == 403
     assert "/admin/consent" not in viewer.get("/admin").text
+
+
+def test_no_address_in_the_logs(
+    client: TestClient,
+    logged_in: Callable[[str], TestClient],
+    applied: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("DEBUG")
+    client.post("/api/v1/consent/subscribe", json={"email": OLA, "purpose": "nyhetsbrev"})
+    agent = logged_in("agent")
+    token = _csrf(agent)
+    agent.post(
+        "/api/v1/consent/records",
+        json={"subject": OLA, "purpose": "nyhetsbrev", "decision": "grant"},
+        headers={"X-CSRF-Token": token},
+    )
+    agent.post(
+        "/api/v1/consent/records",
+        json={"subject": OLA, "purpose": "spam", "decision": "grant"},
+        headers={"X-CSRF-Token": token},
+    )
+    agent.get("/api/v1/consent/may-process", params={"subject": OLA, "purpose": "nyhetsbrev"})
+    agent.get("/admin/consent/subject", params={"subject": OLA})
+    assert caplog.records, "the requests were logged"
+    assert OLA not in caplog.text and "ola@" not in caplog.text
