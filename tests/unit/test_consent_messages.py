@@ -26,7 +26,7 @@ def test_both_languages_have_the_same_keys_and_placeholders() -> None:
 def test_every_key_the_templates_and_pages_use_exists() -> None:
     used: set[str] = set()
     for path in TEMPLATES.rglob("*.html"):
-        used |= set(re.findall(r"""\bt\(\s*["']([a-z0-9_]+)["']""", path.read_text()))
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z0-9_]+)["']\s*(?=[,)])""", path.read_text()))
     used |= set(re.findall(r"""_key["']?\s*[:=]\s*["']([a-z0-9_]+)["']""", PAGES.read_text()))
     used |= {f"decision_{d}" for d in ("grant", "deny", "withdraw", "object")}
     used |= {f"outbox_status_{s}" for s in ("kept", "pending", "sent", "failed")}
