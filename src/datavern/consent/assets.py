@@ -127,8 +127,9 @@ DEMO_TEXTS = {
 }
 
 # The blocked scripts write a status line and a cookie of their category, as an analytics or
-# advertising tag would. Their cookie names match the demo register's cookies (`_pk_id.*`,
-# `_ga_*`, `fv_kampanje`), so withdrawal can be seen deleting them.
+# advertising tag would. Their cookies and the marketing script's service are those of the
+# demo company's register (examples/demo: `_pk_id` for `statistikk`, `fv_kampanje` for
+# `kampanjemaling`), so `datavern demo` shows withdrawal deleting them.
 DEMO_PAGE = """<!doctype html>
 <html lang="{lang}">
 <head>
@@ -154,8 +155,7 @@ DEMO_PAGE = """<!doctype html>
 <script type="text/plain" data-category="analytics" nonce="{nonce}">
 window.demoRan = window.demoRan || [];
 window.demoRan.push("analytics");
-document.cookie = "_pk_id.1.demo=visit; path=/; max-age=3600";
-document.cookie = "_ga_DEMO=visit; path=/; max-age=3600";
+document.cookie = "_pk_id=visit; path=/; max-age=3600";
 document.getElementById("demo-analytics").textContent = "✓";
 </script>
 <script type="text/plain" data-category="marketing" data-service="kampanjemaling" nonce="{nonce}">

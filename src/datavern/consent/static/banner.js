@@ -260,7 +260,7 @@
 
   // --- posting the proof -------------------------------------------------------------------
 
-  async function post(s) {
+  async function post(s, again) {
     if (!cfg.nonce) await loadConfig();
     const body = {
       nonce: cfg.nonce,
@@ -269,7 +269,7 @@
       lang,
       categories: s.c,
       services: s.s,
-      text_versions: cfg.versions,
+      text_versions: s.v, // what the visitor was shown, even if a newer text came meanwhile
       // The collection point without query or fragment, which may hold personal data.
       url: location.origin + location.pathname,
     };
@@ -280,7 +280,12 @@
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify(body),
     });
-    if (!r.ok) throw new Error('post ' + r.status);
+    if (!r.ok) {
+      // A nonce that expired (a page left open for a day), was used or is unknown (the
+      // server's key changed): once more with a fresh one.
+      if (!again && [400, 403, 409].indexOf(r.status) >= 0) return post(s, true);
+      throw new Error('post ' + r.status);
+    }
     const j = await r.json().catch(() => ({}));
     if (j && j.nonce) cfg.nonce = j.nonce;
   }
