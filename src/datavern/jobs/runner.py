@@ -6,9 +6,10 @@ chosen by ``DATAVERN_JOBS``:
 
 * ``inline`` (default): the task runs now, in the calling process, and
   ``enqueue`` returns its result.
-* ``celery``: the task is sent to Celery workers. Not built yet; the interface is
-  the same, so the callers do not change when it is: every task takes only plain
-  arguments (ids), and all state lives in Datavern's database, so a task that is
+* ``celery``: the task is sent to Celery workers (``datavern worker``; see
+  jobs/celery_runner.py) and ``enqueue`` returns None. The interface is the
+  same, so the callers do not change: every task takes only plain arguments
+  (ids), and all state lives in Datavern's database, so a task that is
   delivered twice or after its worker died does nothing twice.
 
 Periodic tasks (``every``) are what ``datavern scheduler`` (or Celery beat)
@@ -34,6 +35,7 @@ TASK_MODULES = (
     "datavern.notify.tasks",
     "datavern.retention.tasks",
     "datavern.breaches.tasks",
+    "datavern.jobs.celery_runner",
 )
 
 TaskFunction = Callable[..., Any]
@@ -101,6 +103,10 @@ def get_runner() -> Runner:
     mode = get_settings().jobs
     if mode == "inline":
         return InlineRunner()
+    if mode == "celery":
+        from datavern.jobs.celery_runner import CeleryRunner
+
+        return CeleryRunner()
     raise JobsUnavailable(
         f"DATAVERN_JOBS={mode} is not available in this version; unset it (or set "
         "DATAVERN_JOBS=inline) to run requests in the calling process"
