@@ -134,3 +134,25 @@ def case_reminders() -> dict[str, Any]:
         purged = purge_packages(session)
     email.deliver()
     return {"reminded": reminded, "overdue": overdue, "packages_deleted": purged}
+
+
+@task("dsr.case_sync", every=timedelta(minutes=5))
+def case_sync() -> dict[str, Any]:
+    """Close approved cases whose engine request has ended (a queued runner finishes later
+    than the approval): the subject gets the completion e-mail without anyone looking."""
+    from datavern.dsr import cases
+
+    messages: list[str] = []
+    changed = 0
+    with session_scope() as session:
+        for case in session.execute(
+            select(PrivacyCase).where(
+                PrivacyCase.status.in_(("in_progress", "failed")),
+                PrivacyCase.dsr_request_id.is_not(None),
+            )
+        ).scalars():
+            before = case.status
+            messages += cases.sync(session, case, actor="scheduler")
+            changed += case.status != before
+    cases.deliver(messages)
+    return {"changed": changed}
