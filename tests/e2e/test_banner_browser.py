@@ -461,3 +461,53 @@ def test_notice_page_carries_the_banner_and_the_settings_link(page: Any, site: s
     dialog.get_by_label("Statistikk").check()
     choose(page, "Lagre valgene")
     assert ("statistikk", "grant", "banner_custom") in decisions(stored(page)["id"])
+
+
+def test_gpc_replaces_an_earlier_accept(browser: Any, site: str) -> None:
+    first = browser.new_context(locale="nb-NO")
+    page = first.new_page()
+    page.goto(f"{site}/consent/demo")
+    choose(page, "Godta alle")
+    visitor = stored(page)["id"]
+    state = first.storage_state()
+    first.close()
+
+    # The same browser, now sending GPC: the earlier grants are withdrawn, method gpc.
+    later = browser.new_context(storage_state=state, extra_http_headers={"Sec-GPC": "1"})
+    page = later.new_page()
+    try:
+        with page.expect_response(is_post):
+            page.goto(f"{site}/consent/demo")
+        page.get_by_role("dialog", name="Du har sagt nei til sporing").wait_for()
+        assert ran(page) == []
+        assert "_pk_id" not in cookie_names(page)
+        assert decisions(visitor)[2:] == [
+            ("kampanjemaling", "withdraw", "gpc"),
+            ("statistikk", "withdraw", "gpc"),
+        ]
+    finally:
+        later.close()
+
+
+def test_a_choice_that_could_not_be_posted_holds_and_is_posted_next_time(
+    page: Any, site: str
+) -> None:
+    page.route(f"{site}{POST}", lambda route: route.abort())
+    page.goto(f"{site}/consent/demo")
+    page.get_by_role("dialog").get_by_role("button", name="Avvis alle").click()
+    wait_for(page, lambda: page.get_by_role("dialog").count() == 0, "the banner to close")
+    visitor = stored(page)["id"]
+    assert stored(page)["p"] == 1
+    assert ledger(visitor) == []
+    page.unroute(f"{site}{POST}")
+
+    with page.expect_response(is_post) as answer:
+        page.reload()
+    assert answer.value.status == 201
+    # Not asked again; the refusal is in the ledger now.
+    assert page.get_by_role("dialog").count() == 0
+    wait_for(page, lambda: "p" not in stored(page), "the choice to be marked as recorded")
+    assert sorted(decisions(visitor)) == [
+        ("kampanjemaling", "deny", "banner_reject_all"),
+        ("statistikk", "deny", "banner_reject_all"),
+    ]

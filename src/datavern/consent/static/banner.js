@@ -252,8 +252,8 @@
       if (old.nonce) s.nonce = old.nonce;
       if (old.src) s.async = old.hasAttribute('async');
       else s.text = old.text;
-      ran.add(cat);
-      if (svc) ran.add(svc);
+      // Remember what ran, by the unit its consent was checked on (see allowed()).
+      ran.add(svc && state && state.s && svc in state.s ? svc : cat);
       old.replaceWith(s);
     }
   }
