@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Celery, Task
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from datavern.core import clock
@@ -48,7 +48,7 @@ log = logging.getLogger("datavern.jobs")
 
 # How soon a step whose request is busy (another worker is in it) is tried again.
 BUSY_RETRY_SECONDS = 0.5
-BUSY_RETRY_MAX_SECONDS = 5.0
+BUSY_RETRY_MAX_SECONDS = 2.0
 
 
 class CeleryRunner:
@@ -74,8 +74,13 @@ class CeleryRunner:
 # --------------------------------------------------------------------------- #
 
 
-def ready_steps(request_id: str, *, include_running: bool = False) -> list[int]:
+def ready_steps(
+    request_id: str, *, include_running: bool = False, after: int | None = None
+) -> list[int]:
     """Ids of the request's steps that are not done and whose dependencies are done.
+
+    With ``after`` (a step number), only the steps that depend on that step:
+    the ones its completion unblocked (the others were queued already).
 
     Empty when the request is not waiting to run (done, failed or partial: a
     failed request is resumed by a person, ``datavern dsr resume``).
@@ -94,7 +99,9 @@ def ready_steps(request_id: str, *, include_running: bool = False) -> list[int]:
     return [
         s.id
         for s in sorted(steps, key=lambda s: s.number)
-        if s.state in states and all(d in done for d in s.depends_on)
+        if s.state in states
+        and all(d in done for d in s.depends_on)
+        and (after is None or after in s.depends_on)
     ]
 
 
@@ -151,22 +158,70 @@ def run_step_task(step_id: int, actor: str) -> str:
     from datavern.dsr.execute import StepNotReady
     from datavern.dsr.models import DsrStep
 
+    with session_scope() as session:
+        step = session.get(DsrStep, step_id)
+        if step is None:
+            return "gone"
+        request_id, number = step.request_id, step.number
+    claim(request_id)
     try:
         status = service.run_step(step_id, actor=actor)
     except StepNotReady:
         log.info("step %s is not ready yet; it is queued when its dependencies are done", step_id)
         return "waiting"
+    finally:
+        unclaim(request_id)
     if status in ("pending", "running"):
-        with session_scope() as session:
-            step = session.get(DsrStep, step_id)
-            request_id = step.request_id if step is not None else None
-        if request_id is not None:
-            for next_id in ready_steps(request_id):
-                if next_id != step_id:
-                    _send_step(next_id, actor)
-            if _needs_finish(request_id):
-                status = service.run_request(request_id, actor=actor)
+        for next_id in ready_steps(request_id, after=number):
+            _send_step(next_id, actor)
     return status
+
+
+def claim(request_id: str) -> None:
+    """Take the request's lease for this process in one atomic compare-and-set.
+
+    The engine checks the lease too, but reads it before it writes it; on
+    SQLite two processes can both read it free. This UPDATE succeeds for one of
+    them only (the lease still holds the owner it read); the other is told the
+    request is busy and retries.
+    """
+    from datavern.dsr.execute import LEASE, RequestBusy, _lease_free, _owner
+    from datavern.dsr.models import DataSubjectRequest
+
+    now = clock.now()
+    with session_scope() as session:
+        request = session.get(DataSubjectRequest, request_id)
+        if request is None or request.status not in ("pending", "running"):
+            return  # the engine reports it (unknown, or nothing to do)
+        seen = request.lease_owner
+        if not _lease_free(request, now):
+            raise RequestBusy(f"request {request_id} is being run by another worker")
+        session.expunge(request)
+        same = (
+            DataSubjectRequest.lease_owner.is_(None)
+            if seen is None
+            else DataSubjectRequest.lease_owner == seen
+        )
+        taken = session.execute(
+            update(DataSubjectRequest)
+            .where(DataSubjectRequest.id == request_id, same)
+            .values(lease_owner=_owner(), lease_until=now + LEASE)
+        )
+        if getattr(taken, "rowcount", 0) != 1:
+            raise RequestBusy(f"request {request_id} is being run by another worker")
+
+
+def unclaim(request_id: str) -> None:
+    """Give the lease back if this process still holds it (the engine usually did)."""
+    from datavern.dsr.execute import _owner
+    from datavern.dsr.models import DataSubjectRequest
+
+    with session_scope() as session:
+        session.execute(
+            update(DataSubjectRequest)
+            .where(DataSubjectRequest.id == request_id, DataSubjectRequest.lease_owner == _owner())
+            .values(lease_owner=None, lease_until=None)
+        )
 
 
 def _retry_delay(retries: int) -> float:
@@ -191,7 +246,11 @@ def register(app: Celery) -> None:
         from datavern.dsr import service
 
         try:
-            return service.run_request(request_id, actor=actor)
+            claim(request_id)
+            try:
+                return service.run_request(request_id, actor=actor)
+            finally:
+                unclaim(request_id)
         except (RequestBusy, OperationalError) as exc:
             raise self.retry(countdown=_retry_delay(self.request.retries), exc=exc) from None
 
