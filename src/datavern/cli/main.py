@@ -9,7 +9,10 @@ from datavern.cli.common import run_app
 
 app = typer.Typer(
     name="datavern",
-    help="Datavern keeps the promises a privacy notice makes: register, notice, audit log.",
+    help=(
+        "Datavern keeps the promises a privacy notice makes: register, notice, requests,"
+        " consent, retention, breaches."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -33,13 +36,19 @@ def main(
 
 def _register_groups() -> None:
     from datavern.accounts.cli import app as user_app
+    from datavern.accounts.cli import token_app
+    from datavern.breaches.cli import app as breach_app
     from datavern.cli.audit import app as audit_app
     from datavern.cli.db import app as db_app
     from datavern.connectors.cli import app as connection_app
+    from datavern.consent.cli import app as consent_app
     from datavern.dsr.cli import app as dsr_app
+    from datavern.jobs.cli import worker
+    from datavern.jobs.scheduler import scheduler
     from datavern.notices.cli import app as notice_app
     from datavern.register.cli import app as register_app
     from datavern.register.cli import check, init
+    from datavern.retention.cli import app as retention_app
     from datavern.web.cli import demo, serve
 
     app.command("init")(init)
@@ -51,6 +60,12 @@ def _register_groups() -> None:
     app.add_typer(db_app, name="db")
     app.add_typer(connection_app, name="connection")
     app.add_typer(dsr_app, name="dsr")
+    app.add_typer(consent_app, name="consent")
+    app.add_typer(retention_app, name="retention")
+    app.add_typer(breach_app, name="breach")
+    app.add_typer(token_app, name="token")
+    app.command("worker")(worker)
+    app.command("scheduler")(scheduler)
     app.command("serve")(serve)
     app.command("demo")(demo)
 
