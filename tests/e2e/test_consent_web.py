@@ -350,3 +350,19 @@ def test_no_address_in_the_logs(
     agent.get("/admin/consent/subject", params={"subject": OLA})
     assert caplog.records, "the requests were logged"
     assert OLA not in caplog.text and "ola@" not in caplog.text
+
+
+def test_subscribing_is_rate_limited_per_address(client: TestClient, applied: None) -> None:
+    answers = [
+        client.post(
+            "/api/v1/consent/subscribe", json={"email": OLA, "purpose": "nyhetsbrev"}
+        ).status_code
+        for _ in range(4)
+    ]
+    assert answers == [202, 202, 202, 429]
+    with session_scope() as session:
+        assert session.query(OutboxMessage).count() == 3
+    other = client.post(
+        "/api/v1/consent/subscribe", json={"email": "kari@example.no", "purpose": "nyhetsbrev"}
+    )
+    assert other.status_code == 202

@@ -30,6 +30,7 @@ from typing import Any, Literal, TypeVar
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session, sessionmaker
 
 from datavern.accounts import service as accounts
@@ -205,12 +206,23 @@ class SubscribeBody(BaseModel):
     "/subscribe",
     status_code=202,
     summary="Start a double opt-in: a confirmation e-mail with a link; nothing recorded yet",
-    responses={422: {"description": "Bad address, unknown purpose or no double opt-in."}},
+    responses={
+        422: {"description": "Bad address, unknown purpose or no double opt-in."},
+        429: {"description": "Too many subscriptions from this client or for this address."},
+    },
 )
 def subscribe(body: SubscribeBody, request: Request) -> Any:
     headers = _cors(request)
     ip = _client_ip(request)
     agent = request.headers.get("user-agent")
+    wait = _subscribe_allowed(request, ip, body.email)
+    if wait:
+        # Nothing is stored and no mail is sent: nobody can flood an inbox through us.
+        return JSONResponse(
+            {"detail": "too many subscriptions; try again later", "code": "rate_limited"},
+            status_code=429,
+            headers={**headers, "Retry-After": str(wait)},
+        )
 
     def work() -> Any:
         with db(request) as session:
@@ -233,6 +245,43 @@ def subscribe(body: SubscribeBody, request: Request) -> Any:
         )
 
     return _answer(work, "body", headers)
+
+
+class SubscribeLimits(BaseSettings):
+    """``DATAVERN_CONSENT_SUBSCRIBE_PER_IP`` (10) and ``..._PER_ADDRESS`` (3) an hour."""
+
+    model_config = SettingsConfigDict(env_prefix="DATAVERN_CONSENT_SUBSCRIBE_", extra="ignore")
+
+    per_ip: int = 10
+    per_address: int = 3
+    window_minutes: int = 60
+
+
+def _subscribe_allowed(request: Request, ip: str | None, address: str) -> int:
+    """0 if this subscription may go ahead (and count it), else seconds to wait.
+
+    In memory per app (like the privacy centre's limits in dsr/ratelimit.py): per
+    client address, and per keyed hash of the e-mail address given.
+    """
+    from datetime import timedelta
+
+    from datavern.dsr.ratelimit import SlidingWindow
+
+    windows = getattr(request.app.state, "consent_subscribe_limits", None)
+    if windows is None:
+        limits = SubscribeLimits()
+        window = timedelta(minutes=limits.window_minutes)
+        windows = (SlidingWindow(limits.per_ip, window), SlidingWindow(limits.per_address, window))
+        request.app.state.consent_subscribe_limits = windows
+    by_ip, by_address = windows
+    ip_key = ip or "unknown"
+    address_key = service.email_hash(address) if "@" in address else "invalid"
+    wait = max(by_ip.retry_after(ip_key), by_address.retry_after(address_key))
+    if wait:
+        return int(wait)
+    by_ip.hit(ip_key)
+    by_address.hit(address_key)
+    return 0
 
 
 def _deliver() -> None:
