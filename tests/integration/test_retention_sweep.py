@@ -67,7 +67,9 @@ def test_a_sweep_deletes_anonymises_and_aggregates_what_is_due(shop: Shop) -> No
     expected_end_state(shop)
     assert rule_of(view, "access-log")["deleted"] == len(LOG_DUE)
     assert rule_of(view, "access-log")["due_at_start"] == len(LOG_DUE)
-    assert rule_of(view, "access-log")["batches"] == 8  # 22 rows, 3 per batch
+    if shop.backend != "postgres":
+        assert rule_of(view, "access-log")["batches"] == 8  # 22 rows, 3 per batch
+    # (PostgreSQL sweeps slices of the table's blocks: this small table is one slice.)
     assert rule_of(view, "invoices")["deleted"] == len(INVOICES_DUE)
     assert rule_of(view, "invoices")["cutoff"] == "2020-12-31"
     assert rule_of(view, "sessions")["anonymised"] == len(SESSIONS_DUE)
@@ -204,6 +206,10 @@ def crash() -> Iterator[Any]:
 def test_a_run_stopped_anywhere_ends_as_if_it_never_stopped(
     shop: Shop, crash: Any, rule: str, batch: int, point: str
 ) -> None:
+    if shop.backend == "postgres":
+        # PostgreSQL sweeps slices of blocks; these small tables are one slice each (the
+        # SIGKILL test in test_retention_cli.py stops a sweep of many slices).
+        batch = 1
     crash(rule, batch, point)
     with pytest.raises(service.SimulatedCrash):
         run(batch_size=3)

@@ -41,6 +41,7 @@ from sqlalchemy import (
     ColumnElement,
     Table,
     and_,
+    case,
     cast,
     delete,
     false,
@@ -55,6 +56,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from datavern.connectors.base import CollectionInfo, ColumnInfo, ConnectorError, Locked
@@ -772,6 +774,7 @@ class RuleSweep:
         self.info: CollectionInfo | None = None
         self.table: Table | None = None
         self.pk: tuple[str, ...] = ()
+        self.server_version: tuple[int, ...] = ()
         self.trigger_kind: rules.ColumnKind | None = None
         self.masks: dict[str, Any] = {}
         self.constant_masks = True
@@ -797,10 +800,12 @@ class RuleSweep:
         info = self.info
         problems: list[str] = []
         self.pk = info.primary_key
-        if not self.pk:
+        self.server_version = self._server_version()
+        if not self.pk and not self.blocks_possible():
             problems.append(
                 f"{where}: table {self.table_name!r} has no primary key; a sweep pages through "
-                "a table by its primary key (add one, e.g. an identity column)"
+                "a table by its primary key (add one, e.g. an identity column), or by its "
+                "physical blocks on PostgreSQL 14 and later"
             )
         columns = set(info.column_names)
         if spec.trigger_field not in columns:
@@ -926,13 +931,15 @@ class RuleSweep:
         self.held_expr = or_(*record_exprs) if record_exprs else None
         self.subject_held = set()
         subjects = [h for h in relevant if h.scope == "subject"]
-        if subjects and self.pk:
-            for hold in subjects:
-                identities = holds.identities.get(hold.id)
-                if not identities:
-                    continue
-                found = subject_keys(self.register, identities, self.connector_for)
-                self.subject_held |= found.get(collection, set())
+        for hold in subjects:
+            identities = holds.identities.get(hold.id)
+            if not identities or not self.pk:
+                # A person's rows cannot be told apart here (no identity to walk from, or
+                # no key to name them by): the hold keeps the whole collection.
+                self.whole_collection_held = True
+                continue
+            found = subject_keys(self.register, identities, self.connector_for)
+            self.subject_held |= found.get(collection, set())
 
     def _conditions_expr(self, hold: HoldSpec) -> ColumnElement[bool]:
         assert self.table is not None and self.info is not None
@@ -979,6 +986,23 @@ class RuleSweep:
 
     # -- counts -------------------------------------------------------------------------
 
+    def estimate_due(self) -> int:
+        """The planner's estimate of the rows due (PostgreSQL), for progress only."""
+        assert self.table is not None
+        query = select(func.count()).select_from(self.table).where(self.sweep_expr())
+        with self.connector.connection(self.table_name) as conn:
+            compiled = query.compile(conn)
+            plan = conn.exec_driver_sql(
+                "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params
+            ).scalar_one()
+        try:
+            node = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+            while node.get("Plans") and node.get("Node Type") == "Aggregate":
+                node = node["Plans"][0]
+            return int(node.get("Plan Rows", 0))
+        except (KeyError, IndexError, TypeError, ValueError):
+            return 0
+
     def counts(self) -> Counts:
         """Rows due (still to do) and, of them, the held; the oldest due trigger date."""
         assert self.table is not None
@@ -1023,6 +1047,114 @@ class RuleSweep:
         query = query.order_by(*pk).limit(size)
         with self.connector.connection(self.table_name) as conn:
             return [tuple(row) for row in conn.execute(query)]
+
+    # -- physical blocks (PostgreSQL 14+): the same scan as one DELETE, a slice at a time --
+
+    def _server_version(self) -> tuple[int, ...]:
+        if self.connector.backend != "postgresql":
+            return ()
+        with self.connector.connection(self.table_name) as conn:
+            info = conn.dialect.server_version_info or ()
+        return tuple(int(part) for part in info if isinstance(part, int))
+
+    def blocks_possible(self) -> bool:
+        """Whether batches can be slices of the table's blocks (TID range scans, PG 14+)."""
+        return self.connector.backend == "postgresql" and self.server_version >= (14,)
+
+    def block_mode(self) -> bool:
+        """Blocks unless a batch must name its rows (a person's rows kept, pseudonyms)."""
+        return (
+            self.blocks_possible()
+            and not self.subject_held
+            and not (self.spec.action == "anonymise" and not self.constant_masks)
+        )
+
+    def block_layout(self) -> tuple[int, float]:
+        """(blocks in the table now, rows per block as the statistics have it)."""
+        assert self.table is not None
+        with self.connector.connection(self.table_name) as conn:
+            name = conn.dialect.identifier_preparer.format_table(self.table)
+            blocks, rows, pages = conn.execute(
+                sql_text(
+                    "SELECT pg_relation_size(CAST(:rel AS regclass)) "
+                    "/ current_setting('block_size')::bigint, c.reltuples, c.relpages "
+                    "FROM pg_class c WHERE c.oid = CAST(:rel AS regclass)"
+                ),
+                {"rel": name},
+            ).one()
+        per_block = float(rows) / float(pages) if pages and rows and rows > 0 else 50.0
+        return int(blocks), max(1.0, per_block)
+
+    @staticmethod
+    def block_expr(lo: int, hi: int) -> ColumnElement[bool]:
+        clause = sql_text(
+            "ctid >= CAST(:dv_block_lo AS tid) AND ctid < CAST(:dv_block_hi AS tid)"
+        ).bindparams(dv_block_lo=f"({lo},0)", dv_block_hi=f"({hi},0)")
+        return clause  # type: ignore[return-value]
+
+    def remaining_blocks(self, lo: int, hi: int) -> int:
+        assert self.table is not None
+        with self.connector.connection(self.table_name) as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(self.table)
+                    .where(self.sweep_expr(), self.block_expr(lo, hi))
+                ).scalar_one()
+            )
+
+    def apply_blocks(
+        self, lo: int, hi: int, before_commit: Callable[[int], bool]
+    ) -> tuple[int, float] | None:
+        """The action on blocks [lo, hi) in one transaction. ``before_commit(rows)`` records
+        the batch in Datavern's database while the rows are still locked; when it answers
+        False (a hold changed meanwhile) the transaction is rolled back and None returned."""
+        assert self.table is not None
+        where = and_(self.sweep_expr(), self.block_expr(lo, hi))
+        started = _time.perf_counter()
+        try:
+            with self.connector.transaction(self.table_name) as conn:
+                if self.spec.action == "delete":
+                    done = int(conn.execute(delete(self.table).where(where)).rowcount)
+                elif self.spec.action == "anonymise":
+                    values = {self.table.c[f]: m.constant for f, m in self.masks.items()}
+                    done = int(
+                        conn.execute(update(self.table).where(where).values(values)).rowcount
+                    )
+                else:
+                    done = self._aggregate(conn, where, lock=False)
+                if not before_commit(done):
+                    raise _Rollback()
+        except _Rollback:
+            return None
+        return done, _time.perf_counter() - started
+
+    def next_range(
+        self, after: tuple[Any, ...] | None, size: int
+    ) -> tuple[tuple[Any, ...] | None, int, list[tuple[Any, ...]]]:
+        """(last key, number of rows, keys) of the next batch; keys only when the batch needs
+        them (subject holds, pseudonyms, composite keys): otherwise one aggregate row is read
+        instead of ``size`` keys."""
+        assert self.table is not None
+        needs_keys = (
+            bool(self.subject_held)
+            or len(self.pk) > 1
+            or (self.spec.action == "anonymise" and not self.constant_masks)
+        )
+        if needs_keys:
+            keys = self.next_batch(after, size)
+            return (keys[-1] if keys else None), len(keys), keys
+        column = self.table.c[self.pk[0]]
+        inner = select(column).where(self.sweep_expr())
+        if after is not None:
+            inner = inner.where(column > after[0])
+        batch = inner.order_by(column).limit(size).subquery()
+        first = next(iter(batch.c))
+        with self.connector.connection(self.table_name) as conn:
+            last, count = conn.execute(
+                select(func.max(first), func.count()).select_from(batch)
+            ).one()
+        return ((last,) if count else None), int(count), []
 
     def range_expr(
         self, lo: tuple[Any, ...] | None, hi: tuple[Any, ...], skip: Sequence[tuple[Any, ...]]
@@ -1080,12 +1212,12 @@ class RuleSweep:
                 done = self._aggregate(conn, where)
         return int(done), _time.perf_counter() - started
 
-    def _aggregate(self, conn: Any, where: ColumnElement[bool]) -> int:
+    def _aggregate(self, conn: Any, where: ColumnElement[bool], lock: bool = True) -> int:
         assert self.table is not None and self.summary is not None
         aggregate = self.entry.aggregate
         assert aggregate is not None
         # Lock the batch's rows first, so that the count and the delete see the same rows.
-        if self.connector.backend != "sqlite":
+        if lock and self.connector.backend != "sqlite":
             conn.execute(select(*[self.table.c[k] for k in self.pk]).where(where).with_for_update())
         groups = [self.table.c[g] for g in aggregate.group_by]
         counted = select(*groups, func.count()).where(where)
@@ -1095,6 +1227,10 @@ class RuleSweep:
         target.append(self.summary.c[aggregate.count_field])
         conn.execute(insert(self.summary).from_select(target, counted))
         return int(conn.execute(delete(self.table).where(where)).rowcount)
+
+
+class _Rollback(Exception):
+    """Undo a batch's transaction (a hold changed while it ran)."""
 
 
 def _compare_expr(op: str, left: Any, value: Any) -> ColumnElement[bool]:
@@ -1443,44 +1579,93 @@ def _sweep_rule(
         stored = session.get(SweepRule, row.id)
         assert stored is not None
         if first:
-            counts = sweep.counts()
-            stored.due_at_start = counts.due
-            stored.held = counts.held
+            if sweep.holds or not sweep.blocks_possible():
+                counts = sweep.counts()
+                stored.due_at_start = counts.due
+                stored.held = counts.held
+            else:
+                # Nothing held: the rows due are the rows the sweep does (counted as it
+                # goes); the planner's estimate is enough for the progress bar. Counting
+                # ten million rows first would cost a scan of its own.
+                stored.due_at_start = sweep.estimate_due()
+                stored.held = 0
             stored.started_at = clock.now()
         stored.state = "running"
         stored.error = None
         stored.holds = list(sweep.hold_ids)
-        last = crypto.unseal(stored.last_key, "a sweep's last key") if stored.last_key else None
-        pending = crypto.unseal(stored.pending, "a sweep's batch") if stored.pending else None
+        last = _load(stored.last_key, "a sweep's last key")
+        pending = _load(stored.pending, "a sweep's batch")
         total = stored.due_at_start - stored.held
         done = stored.deleted + stored.anonymised + stored.aggregated
         batches = stored.batches
-        max_seconds = stored.max_batch_seconds
-    last_key = tuple(last) if last is not None else None
+    blocks = sweep.block_mode()
+    last_key: tuple[Any, ...] | None = None
+    position: tuple[int, int] | None = None  # block mode: (next block, blocks at the start)
+    if last is not None and last and last[0] == BLOCKS:
+        position = (int(last[1]), int(last[2])) if blocks else None
+    elif last is not None and not blocks:
+        last_key = tuple(last)
+    # (Progress kept in the other mode is not used: the sweep starts over in this one, which
+    # finds nothing twice, as done rows are no longer due.)
     if pending is not None:
         # A batch was under way when the run stopped: what of it is still to do was not done.
-        lo = tuple(pending["lo"]) if pending["lo"] is not None else None
-        hi = tuple(pending["hi"])
-        skip = [tuple(k) for k in pending["skip"]]
-        left = sweep.remaining(lo, hi, skip)
+        if pending.get("mode") == "blocks":
+            left = sweep.remaining_blocks(int(pending["lo"]), int(pending["hi"]))
+            if blocks:
+                next_block = int(pending["hi"]) if left == 0 else int(pending["lo"])
+                position = (next_block, int(pending["total"]))
+            marker: tuple[Any, ...] | None = (
+                (BLOCKS, *position) if position is not None else last_key
+            )
+        else:
+            lo = tuple(pending["lo"]) if pending["lo"] is not None else None
+            hi = tuple(pending["hi"])
+            skip = [tuple(k) for k in pending["skip"]]
+            left = sweep.remaining(lo, hi, skip)
+            if not blocks:
+                last_key = hi if left == 0 else lo
+            marker = (
+                last_key if not blocks else ((BLOCKS, *position) if position is not None else None)
+            )
         finished = max(0, int(pending["expected"]) - left)
-        last_key = hi if left == 0 else lo
         done += finished
         batches += 1 if finished else 0
-        _record(
-            row.id, entry.spec.action, finished, last_key, 0.0, batches_add=1 if finished else 0
+        _record(row.id, entry.spec.action, finished, marker, 0.0, batches_add=1 if finished else 0)
+    if blocks:
+        switched = _sweep_blocks(
+            run_id, row, sweep, holds, position, batch_size, done, batches, total, progress
         )
+        if switched is None:
+            _finish_rule(row.id, sweep)
+            return
+        holds, done, batches = switched
+        last_key = None
     attempts = 0
-    while True:
-        if sweep.whole_collection_held:
+    action = entry.spec.action
+    recorded: tuple[int, tuple[Any, ...], float] | None = None
+    while not sweep.whole_collection_held:
+        upper, size, keys = sweep.next_range(last_key, batch_size)
+        if upper is None:
             break
-        keys = sweep.next_batch(last_key, batch_size)
-        if not keys:
-            break
+        hi = upper
         skip = [k for k in keys if k in sweep.subject_held]
-        act = len(keys) - len(skip)
-        hi = keys[-1]
-        _note(row.id, last_key, hi, act, skip)
+        act = size - len(skip)
+        note = {
+            "lo": list(last_key) if last_key is not None else None,
+            "hi": list(hi),
+            "expected": act,
+            "skip": [list(k) for k in skip],
+        }
+        # One commit per batch: the batch before is recorded, this one noted.
+        current = _checkpoint(row.id, run_id, action, recorded, note)
+        recorded = None
+        if current != holds.ids():
+            # A hold was added or ended since the batch was chosen: choose again under it.
+            _checkpoint(row.id, run_id, action, None, None)
+            with session_scope() as session:
+                holds = active_holds(session)
+            sweep.set_holds(holds)
+            continue
         batch_number = batches + 1
         if _fault_hook is not None:
             _fault_hook("noted", row.rule, batch_number)
@@ -1488,7 +1673,7 @@ def _sweep_rule(
             count, seconds = sweep.apply(last_key, hi, keys, skip) if act else (0, 0.0)
         except Locked:
             attempts += 1
-            _clear_note(row.id)
+            _checkpoint(row.id, run_id, action, None, None)
             if attempts > LOCK_RETRIES:
                 raise
             _time.sleep(0.5 * attempts)
@@ -1498,52 +1683,197 @@ def _sweep_rule(
             _fault_hook("written", row.rule, batch_number)
         batches += 1
         done += count
-        max_seconds = max(max_seconds, seconds)
-        _record(row.id, entry.spec.action, count, hi, seconds, batches_add=1, run_id=run_id)
+        recorded = (count, hi, seconds)
         last_key = hi
         if progress is not None:
             progress(row.rule, done, max(total, done))
-        # Holds added meanwhile apply from the next batch on.
-        with session_scope() as session:
-            fresh = active_holds(session)
-        if fresh.ids() != holds.ids():
-            holds = fresh
-            sweep.set_holds(holds)
+    _checkpoint(row.id, run_id, action, recorded, None)
+    _finish_rule(row.id, sweep)
+
+
+def _finish_rule(rule_id: int, sweep: RuleSweep) -> None:
     with session_scope() as session:
-        stored = session.get(SweepRule, row.id)
+        stored = session.get(SweepRule, rule_id)
         assert stored is not None
+        if sweep.whole_collection_held:
+            stored.held = stored.due_at_start
+        # What was due is what the sweep did and what holds kept (on PostgreSQL without
+        # holds the count at the start is only the planner's estimate).
+        done = stored.deleted + stored.anonymised + stored.aggregated
+        stored.due_at_start = done + stored.held
         stored.state = "done"
         stored.finished_at = clock.now()
         stored.pending = None
-        if sweep.whole_collection_held:
-            stored.held = stored.due_at_start
 
 
-def _note(
+BLOCKS = "__blocks__"
+MAX_STEP_FACTOR = 64
+
+
+def _sweep_blocks(
+    run_id: str,
+    row: SweepRule,
+    sweep: RuleSweep,
+    holds: ActiveHolds,
+    position: tuple[int, int] | None,
+    batch_size: int,
+    done: int,
+    batches: int,
+    total: int,
+    progress: Progress | None,
+) -> tuple[ActiveHolds, int, int] | None:
+    """Sweep slices of the table's blocks on PostgreSQL (TID range scans), each slice about
+    ``batch_size`` due rows: the same scan as one DELETE, committed a slice at a time.
+
+    The batch is noted in Datavern's database after the statement and before the commit,
+    while its rows are still locked: a run stopped before the commit finds the rows still
+    due (not done), one stopped after finds them gone (done), and counts them once.
+
+    Returns None when done, or (holds, done, batches) when a new hold means the batch must
+    name its rows: the caller continues by primary key.
+    """
+    action = sweep.spec.action
+    layout_blocks, per_block = sweep.block_layout()
+    start, blocks_total = position if position is not None else (0, layout_blocks)
+    step = max(1, int(batch_size / per_block))
+    max_step = step * MAX_STEP_FACTOR
+    recorded: tuple[int, tuple[Any, ...], float] | None = None
+    attempts = 0
+    lo = start
+    while lo < blocks_total and not sweep.whole_collection_held:
+        hi = min(blocks_total, lo + step)
+        note = {"mode": "blocks", "lo": lo, "hi": hi, "total": blocks_total}
+        batch_number = batches + 1
+
+        def before_commit(
+            count: int,
+            note: dict[str, Any] = note,
+            current: tuple[int, ...] = holds.ids(),
+            number: int = batch_number,
+        ) -> bool:
+            nonlocal recorded
+            ids = _checkpoint(row.id, run_id, action, recorded, {**note, "expected": count})
+            recorded = None
+            if ids != current:
+                return False
+            if _fault_hook is not None:
+                _fault_hook("noted", row.rule, number)
+            return True
+
+        try:
+            result = sweep.apply_blocks(lo, hi, before_commit)
+        except Locked:
+            attempts += 1
+            _checkpoint(row.id, run_id, action, recorded, None)
+            recorded = None
+            if attempts > LOCK_RETRIES:
+                raise
+            _time.sleep(0.5 * attempts)
+            continue
+        attempts = 0
+        if result is None:
+            # A hold was added or ended meanwhile: nothing of this slice was written.
+            _checkpoint(row.id, run_id, action, None, None)
+            with session_scope() as session:
+                holds = active_holds(session)
+            sweep.set_holds(holds)
+            if not sweep.block_mode():
+                return holds, done, batches
+            continue
+        count, seconds = result
+        if _fault_hook is not None:
+            _fault_hook("written", row.rule, batch_number)
+        batches += 1
+        done += count
+        recorded = (count, (BLOCKS, hi, blocks_total), seconds)
+        # Aim the next slice at about batch_size due rows: as dense as this one was.
+        density = count / (hi - lo)
+        wanted = int(batch_size / density) if density > 0 else step * 2
+        step = max(1, min(max_step, wanted))
+        lo = hi
+        if progress is not None:
+            progress(row.rule, done, max(total, done))
+    _checkpoint(row.id, run_id, action, recorded, None)
+    return None
+
+
+_LEASE_EVERY = timedelta(seconds=30)
+_lease_written: dict[str, datetime] = {}
+
+
+def _store(value: Any) -> str | None:
+    """A position or batch note for the database: block numbers as they are (they say
+    nothing about anyone), primary keys sealed (a key can be an e-mail address)."""
+    if value is None:
+        return None
+    if _is_blocks(value):
+        return "json:" + json.dumps(list(value) if isinstance(value, tuple) else value)
+    return crypto.seal(list(value) if isinstance(value, tuple) else value)
+
+
+def _load(text: str | None, what: str) -> Any:
+    if not text:
+        return None
+    if text.startswith("json:"):
+        return json.loads(text[5:])
+    return crypto.unseal(text, what)
+
+
+def _is_blocks(value: Any) -> bool:
+    if isinstance(value, dict):
+        return value.get("mode") == "blocks"
+    return isinstance(value, list | tuple) and bool(value) and value[0] == BLOCKS
+
+
+def _checkpoint(
     rule_id: int,
-    lo: tuple[Any, ...] | None,
-    hi: tuple[Any, ...],
-    expected: int,
-    skip: Sequence[tuple[Any, ...]],
-) -> None:
-    with session_scope() as session:
-        stored = session.get(SweepRule, rule_id)
-        assert stored is not None
-        stored.pending = crypto.seal(
-            {
-                "lo": list(lo) if lo is not None else None,
-                "hi": list(hi),
-                "expected": expected,
-                "skip": [list(k) for k in skip],
-            }
+    run_id: str,
+    action: str,
+    recorded: tuple[int, tuple[Any, ...], float] | None,
+    note: dict[str, Any] | None,
+) -> tuple[int, ...]:
+    """Record the batch just done and note the next one, in one commit; returns the ids of
+    the holds active now (so that the caller sees a hold added meanwhile).
+
+    A few statements, once per batch: it is most of what a sweep costs beyond the work."""
+    values: dict[str, Any] = {"pending": _store(note)}
+    if recorded is not None:
+        count, last_key, seconds = recorded
+        column = {"delete": SweepRule.deleted, "anonymise": SweepRule.anonymised}.get(
+            action, SweepRule.aggregated
         )
-
-
-def _clear_note(rule_id: int) -> None:
+        values[column.key] = column + count
+        values["batches"] = SweepRule.batches + 1
+        values["max_batch_seconds"] = case(
+            (SweepRule.max_batch_seconds < seconds, seconds),
+            else_=SweepRule.max_batch_seconds,
+        )
+        values["last_key"] = _store(last_key)
+    now = clock.now()
     with session_scope() as session:
-        stored = session.get(SweepRule, rule_id)
-        assert stored is not None
-        stored.pending = None
+        session.execute(update(SweepRule).where(SweepRule.id == rule_id).values(**values))
+        if now - _lease_written.get(run_id, now - _LEASE_EVERY) >= _LEASE_EVERY:
+            session.execute(
+                update(SweepRun).where(SweepRun.id == run_id).values(lease_until=now + LEASE)
+            )
+            _lease_written[run_id] = now
+        active = [
+            hold_id
+            for hold_id, starts, ends in session.execute(
+                select(LegalHold.id, LegalHold.starts_at, LegalHold.ends_at)
+            )
+            if starts <= now and (ends is None or now < ends)
+        ]
+        return tuple(sorted(active))
+
+
+def _add_count(stored: SweepRule, action: str, count: int) -> None:
+    if action == "delete":
+        stored.deleted += count
+    elif action == "anonymise":
+        stored.anonymised += count
+    else:
+        stored.aggregated += count
 
 
 def _record(
@@ -1559,15 +1889,10 @@ def _record(
     with session_scope() as session:
         stored = session.get(SweepRule, rule_id)
         assert stored is not None
-        if action == "delete":
-            stored.deleted += count
-        elif action == "anonymise":
-            stored.anonymised += count
-        else:
-            stored.aggregated += count
+        _add_count(stored, action, count)
         stored.batches += batches_add
         stored.max_batch_seconds = max(stored.max_batch_seconds, seconds)
-        stored.last_key = crypto.seal(list(last_key)) if last_key is not None else None
+        stored.last_key = _store(last_key)
         stored.pending = None
         if run_id is not None:
             run = session.get(SweepRun, run_id)
