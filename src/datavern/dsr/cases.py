@@ -296,9 +296,13 @@ def deliver(messages: list[str]) -> None:
         return
     from datavern.notify import email
 
+    settings = intake.smtp_settings()
+    if not settings.host:
+        return  # kept in the outbox: nothing to send
+
     # A message that cannot be sent now stays pending: the notify.deliver task retries.
     with contextlib.suppress(DatavernError):
-        email.deliver(ids=messages)
+        email.deliver(ids=messages, settings=settings)
 
 
 def sync(session: Session, case: PrivacyCase, *, actor: str = "privacy-centre") -> list[str]:

@@ -21,7 +21,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Final
 
 from sqlalchemy.orm import Session
@@ -60,11 +61,16 @@ CHANNELS: Final = ("web", "api", "agent")
 
 def current_register(session: Session) -> Register | None:
     """The newest applied register, or None before the first apply."""
-    from datavern.dsr.execute import register_for
-    from datavern.register.service import latest_version
+    from sqlalchemy import select
 
-    version = latest_version(session)
-    return register_for(session, version.number) if version else None
+    from datavern.dsr.execute import register_for
+    from datavern.register.models import RegisterVersion
+
+    # Only the number: the stored content is parsed once per version (register_for caches).
+    number = session.execute(
+        select(RegisterVersion.number).order_by(RegisterVersion.number.desc()).limit(1)
+    ).scalar_one_or_none()
+    return register_for(session, number) if number is not None else None
 
 
 def organisation_name(register: Register | None) -> str:
@@ -313,7 +319,7 @@ def mail_context(session: Session, case: PrivacyCase, **extra: Any) -> dict[str,
         "reference": reference(case.id),
         "kind_name": kind_name(case.kind, lang),
         "status_url": status_url(case.id, lang),
-        "due_date": long_date(case.due_on, lang),
+        "due_date": date_text(case.due_on, lang),
         "authority_name": authority.name if authority else "Datatilsynet",
         "authority_url": (authority.complaint_url or authority.url)
         if authority
@@ -336,6 +342,7 @@ def mail_subject(session: Session, case: PrivacyCase, template: str, **extra: An
         lang=case.lang if case.lang in LANGUAGES else "nb",
         context=mail_context(session, case, **extra),
         category=template,
+        settings=smtp_settings(),
     )
     return [message_id]
 
@@ -496,12 +503,36 @@ def owned_by(case: PrivacyCase | None, email_digest: str | None) -> bool:
     )
 
 
+@lru_cache(maxsize=4096)
+def date_text(day: date, lang: str) -> str:
+    """A long date in the language (Babel is slow; pages show many of the same dates)."""
+    return long_date(day, lang if lang in LANGUAGES else "nb")
+
+
 def due_text(case: PrivacyCase, lang: str) -> str:
-    return long_date(case.due_on, lang if lang in LANGUAGES else "nb")
+    return date_text(case.due_on, lang)
 
 
 def received_text(moment: datetime, lang: str) -> str:
-    return long_date(moment.astimezone(clock.OSLO), lang if lang in LANGUAGES else "nb")
+    return date_text(moment.astimezone(clock.OSLO).date(), lang)
+
+
+def smtp_settings() -> Any:
+    """The SMTP settings, read from the environment once per distinct environment."""
+    import os
+
+    from datavern.notify.email import SmtpSettings
+
+    key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("DATAVERN_SMTP_")))
+    cached = _smtp_cache.get(key)
+    if cached is None:
+        cached = SmtpSettings()
+        _smtp_cache.clear()
+        _smtp_cache[key] = cached
+    return cached
+
+
+_smtp_cache: dict[tuple[tuple[str, str], ...], Any] = {}
 
 
 def subject_cases(session: Session, email_digest: str, limit: int = 50) -> Sequence[PrivacyCase]:

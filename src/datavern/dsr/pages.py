@@ -205,6 +205,15 @@ def limits(request: Request) -> Limits:
     return found
 
 
+def oidc_settings(request: Request) -> verification.OidcSettings:
+    """The OIDC settings, read once per app (the environment does not change under it)."""
+    found = getattr(request.app.state, "pc_oidc", None)
+    if found is None:
+        found = verification.OidcSettings()
+        request.app.state.pc_oidc = found
+    return found
+
+
 def client_address(request: Request) -> str:
     if limits(request).settings.trust_forwarded:
         forwarded = request.headers.get("x-forwarded-for", "")
@@ -304,7 +313,7 @@ def _form_context(request: Request, lang: Lang, session: Any) -> dict[str, Any]:
             (c.key, processor.service_name(c, lang, languages), c.controller)
             for c in processor.listed_customers(register)
         ],
-        "oidc": verification.OidcSettings().enabled,
+        "oidc": oidc_settings(request).enabled,
         "paths": PATHS[lang],
     }
 
@@ -419,7 +428,7 @@ def _verify_page(
     status_code: int = 200,
 ) -> Response:
     token, cookie = _public_csrf(request)
-    oidc = verification.OidcSettings()
+    oidc = oidc_settings(request)
     response = _render(
         request,
         "pc/verify.html",
@@ -561,7 +570,7 @@ def _status_get(request: Request, lang: Lang, case_id: str) -> Response:
             return _not_found(request, lang)
         cases.sync(session, case)
         events = [
-            {"event": e.event, "when": long_date(e.at.astimezone(clock.OSLO), lang)}
+            {"event": e.event, "when": intake.received_text(e.at, lang)}
             for e in cases.events_of(session, case)
             if e.event in SUBJECT_EVENTS
         ]
@@ -587,7 +596,7 @@ def _status_get(request: Request, lang: Lang, case_id: str) -> Response:
                 "reference": intake.reference(case.id),
                 "kind": case.kind,
                 "status": case.status,
-                "received": long_date(case.received_at.astimezone(clock.OSLO), lang),
+                "received": intake.received_text(case.received_at, lang),
                 "due": intake.due_text(case, lang),
                 "extended": case.deadline_months > 1,
                 "extension_reason": case.extension_reason,
@@ -660,7 +669,7 @@ def _mine(request: Request, lang: Lang) -> Response:
                 "reference": intake.reference(c.id),
                 "kind": c.kind,
                 "status": c.status,
-                "received": long_date(c.received_at.astimezone(clock.OSLO), lang),
+                "received": intake.received_text(c.received_at, lang),
                 "due": intake.due_text(c, lang),
                 "url": _url(request, _case_path(lang, c.id)),
             }
@@ -703,7 +712,7 @@ def _oidc_serializer(request: Request) -> URLSafeTimedSerializer:
 
 
 def _login_start(request: Request, lang: Lang, case_id: str) -> Response:
-    settings = verification.OidcSettings()
+    settings = oidc_settings(request)
     if not settings.enabled:
         return _not_found(request, lang)
     with db(request) as session:
@@ -742,7 +751,7 @@ def _login_callback(request: Request, code: str, state: str, error: str) -> Resp
     case_id = str(stored["c"])
     if error or not code:
         return _message(request, lang, "pc_login_failed_title", "pc_login_cancelled", 400)
-    settings = verification.OidcSettings()
+    settings = oidc_settings(request)
     try:
         claims = verification.finish_login(settings, code, str(stored["v"]), str(stored["n"]))
     except verification.OidcError:
@@ -882,8 +891,8 @@ def _row(case: PrivacyCase, lang: Lang) -> dict[str, Any]:
         "kind": case.kind,
         "status": case.status,
         "assignee": case.assignee,
-        "received": long_date(case.received_at.astimezone(clock.OSLO), lang),
-        "due": long_date(case.due_on, lang),
+        "received": intake.received_text(case.received_at, lang),
+        "due": intake.date_text(case.due_on, lang),
         "due_iso": case.due_on.isoformat(),
         "overdue": open_ and left < 0,
         "due_soon": open_ and 0 <= left <= queue.DUE_SOON_DAYS,
