@@ -366,3 +366,12 @@ def test_subscribing_is_rate_limited_per_address(client: TestClient, applied: No
         "/api/v1/consent/subscribe", json={"email": "kari@example.no", "purpose": "nyhetsbrev"}
     )
     assert other.status_code == 202
+
+
+def test_may_process_before_any_register_is_404(
+    logged_in: Callable[[str], TestClient],
+) -> None:
+    agent = logged_in("agent")
+    params = {"subject": OLA, "purpose": "nyhetsbrev"}
+    response = agent.get("/api/v1/consent/may-process", params=params)
+    assert response.status_code == 404 and "register" in response.json()["detail"]

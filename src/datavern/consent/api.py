@@ -395,27 +395,32 @@ def _sessions(url: str) -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(url), expire_on_commit=False)
 
 
-def _principal_in(session: Session, request: Request) -> Principal | None:
+def _principal_in(
+    session: Session, request: Request
+) -> tuple[Principal | None, service.Head | None]:
+    """The logged-in caller and the register head, in one query."""
     token = request.cookies.get(security.SESSION_COOKIE)
     if not token or len(token) > 200:
-        return None
+        return None, None
     row = session.connection().execute(_PRINCIPAL, {"h": accounts.token_hash(token)}).first()
     if row is None or row.expires_at <= clock.now() or not row.active:
-        return None
-    return Principal(row.id, row.username, row.role, row.csrf_token)
+        return None, None
+    return Principal(row.id, row.username, row.role, row.csrf_token), service.head_of(row)
 
 
 def _fast_read(
-    request: Request, permission: Permission, work: Callable[[Session], dict[str, Any]]
+    request: Request,
+    permission: Permission,
+    work: Callable[[Session, service.Head | None], dict[str, Any]],
 ) -> Response:
     session = _sessions(request.app.state.database_url)()
     try:
-        principal = _principal_in(session, request)
+        principal, head = _principal_in(session, request)
         if principal is None:
             raise LoginRequired()
         if not principal.can(permission):
             raise Forbidden()
-        response = _answer(lambda: JSONResponse(work(session)), "query")
+        response = _answer(lambda: JSONResponse(work(session, head)), "query")
         session.commit()
         return response  # type: ignore[no-any-return]
     except BaseException:
@@ -438,6 +443,7 @@ def _principal_query() -> Any:
             User.username,
             User.role,
             User.active,
+            *service.head_columns(),
         )
         .join(User, User.id == WebSession.user_id)
         .where(WebSession.id_hash == bindparam("h"))
@@ -465,7 +471,7 @@ def state(
     return _fast_read(
         request,
         Permission.view_consent,
-        lambda session: service.state(session, subject, purpose).as_json(),
+        lambda session, head: service.state(session, subject, purpose, head=head).as_json(),
     )
 
 
@@ -482,7 +488,7 @@ def may_process(
     return _fast_read(
         request,
         Permission.view_consent,
-        lambda session: service.may_process(session, subject, purpose).as_json(),
+        lambda session, head: service.may_process(session, subject, purpose, head=head).as_json(),
     )
 
 

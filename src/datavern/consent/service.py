@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, Literal
 from urllib.parse import quote
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
@@ -253,9 +253,51 @@ def _db_key(session: Session) -> str:
     return str(session.get_bind().engine.url)
 
 
-def _head(session: Session) -> Any:
+def _head(session: Session) -> Head | None:
     """(number, content hash, newest campaign id) of the applied register, in one query."""
-    return session.connection().execute(_HEAD).first()
+    row = session.connection().execute(_HEAD).first()
+    if row is None:
+        return None
+    return Head(int(row.number), str(row.content_hash), int(row.newest_campaign))
+
+
+@dataclass(frozen=True)
+class Head:
+    """The applied register version and the newest re-consent campaign, as read together
+    with other things by a caller that saves a round trip (the API's login query)."""
+
+    number: int
+    content_hash: str
+    newest_campaign: int
+
+
+def head_columns() -> list[Any]:
+    """Scalar subqueries giving a ``Head``'s fields, to add to another SELECT."""
+    from datavern.register.models import RegisterVersion
+
+    newest = select(RegisterVersion.number, RegisterVersion.content_hash).order_by(
+        RegisterVersion.number.desc()
+    )
+    return [
+        newest.with_only_columns(RegisterVersion.number)
+        .limit(1)
+        .scalar_subquery()
+        .label("head_number"),
+        newest.with_only_columns(RegisterVersion.content_hash)
+        .limit(1)
+        .scalar_subquery()
+        .label("head_hash"),
+        select(func.coalesce(func.max(ReconsentCampaign.id), 0))
+        .scalar_subquery()
+        .label("head_campaign"),
+    ]
+
+
+def head_of(row: Any) -> Head | None:
+    """The ``Head`` from a row with ``head_columns()``; None when no register is applied."""
+    if row.head_number is None:
+        return None
+    return Head(int(row.head_number), str(row.head_hash), int(row.head_campaign))
 
 
 def context(session: Session) -> Context:
@@ -267,7 +309,7 @@ def context(session: Session) -> Context:
     return _context_at(session, _head(session))
 
 
-def _context_at(session: Session, head: Any) -> Context:
+def _context_at(session: Session, head: Head | None) -> Context:
     from datavern.register.models import RegisterVersion
     from datavern.register.service import register_of
 
@@ -732,10 +774,21 @@ class StateView:
         }
 
 
-def state(session: Session, subject: str, purpose: str, lang: str | None = None) -> StateView:
-    """The subject's current answer for one consent purpose."""
-    head = _head(session)
-    ctx = _context_at(session, head)
+def state(
+    session: Session,
+    subject: str,
+    purpose: str,
+    lang: str | None = None,
+    *,
+    head: Head | Literal["read"] | None = "read",
+) -> StateView:
+    """The subject's current answer for one consent purpose.
+
+    ``head``: the register head if the caller read it already (see ``head_columns``).
+    """
+    known = _head(session) if head == "read" else head
+    ctx = _context_at(session, known)
+    assert known is not None  # _context_at raised NotFound otherwise
     problems = _Problems()
     try:
         who = subject_of(subject)
@@ -747,7 +800,7 @@ def state(session: Session, subject: str, purpose: str, lang: str | None = None)
     problems.raise_if_any()
     assert who is not None
     latest = _latest(session, who.ref, [purpose]).get(purpose)
-    campaigns = _campaigns(session, [purpose], int(head.newest_campaign))
+    campaigns = _campaigns(session, [purpose], known.newest_campaign)
     status = rules.effective_status(latest, clock.now(), campaigns)
     cutoff = None
     if latest is not None and latest.decision == Decision.grant.value:
@@ -803,16 +856,24 @@ class MayProcess:
         }
 
 
-def may_process(session: Session, subject: str, purpose: str) -> MayProcess:
+def may_process(
+    session: Session,
+    subject: str,
+    purpose: str,
+    *,
+    head: Head | Literal["read"] | None = "read",
+) -> MayProcess:
     """May the subject's data be processed for ``purpose`` now?
 
     ``purpose`` is a consent purpose, an activity key, a fideslang data use from
     the register, or ``storage``. The answer combines the DSR engine's restriction
     (art. 18; ``dsr.service.may_process``), objections in the ledger (art. 21) and
     consent where the register says consent is the legal basis (art. 6(1)(a)).
+    ``head``: the register head if the caller read it already (see ``head_columns``).
     """
-    head = _head(session)
-    ctx = _context_at(session, head)
+    known = _head(session) if head == "read" else head
+    ctx = _context_at(session, known)
+    assert known is not None  # _context_at raised NotFound otherwise
     problems = _Problems()
     purpose = purpose.strip()
     try:
@@ -832,7 +893,7 @@ def may_process(session: Session, subject: str, purpose: str) -> MayProcess:
     assert who is not None and resolved is not None
     keys = list(dict.fromkeys([*resolved.consent_purposes, *resolved.objection_keys]))
     latest = _latest(session, who.ref, keys)
-    campaigns = _campaigns(session, resolved.consent_purposes, int(head.newest_campaign))
+    campaigns = _campaigns(session, resolved.consent_purposes, known.newest_campaign)
     now = clock.now()
     statuses = {
         p: rules.effective_status(latest.get(p), now, campaigns) for p in resolved.consent_purposes
