@@ -52,7 +52,7 @@ def free_port() -> int:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 # --------------------------------------------------------------------------- #
@@ -71,15 +71,17 @@ def prepare(home: Path, requests: int) -> dict[str, Any]:
     with session_scope() as session:
         if REGISTER.exists():
             apply_register(session, load_register(REGISTER), "bench")
-        accounts.create_user(session, "bench-agent", "et langt og trygt benkpassord", "agent",
-                             actor="bench")
+        accounts.create_user(
+            session, "bench-agent", "et langt og trygt benkpassord", "agent", actor="bench"
+        )
     first: dict[str, Any] = {}
     for i in range(requests):
         with session_scope() as session:
             done = intake.submit(
                 session,
-                intake.Submission(kind="access" if i % 3 else "erasure",
-                                  email=f"seed{i}@example.no"),
+                intake.Submission(
+                    kind="access" if i % 3 else "erasure", email=f"seed{i}@example.no"
+                ),
             )
             if i == 0:
                 first = {"case_id": done.case_id, "code": done.code}
@@ -136,15 +138,22 @@ def page_times(samples: int, first: dict[str, Any]) -> dict[str, Any]:
     page = client.get(f"/personvern/foresporsel/{case_id}/bekreft")
     token = CSRF_RE.search(page.text)
     assert token
-    client.post(f"/personvern/foresporsel/{case_id}/bekreft",
-                data={"csrf_token": token.group(1), "code": first["code"]})
+    client.post(
+        f"/personvern/foresporsel/{case_id}/bekreft",
+        data={"csrf_token": token.group(1), "code": first["code"]},
+    )
     agent = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
     login = agent.get("/admin/login")
     login_token = CSRF_RE.search(login.text)
     assert login_token
-    agent.post("/admin/login", data={"username": "bench-agent",
-                                     "password": "et langt og trygt benkpassord",
-                                     "csrf_token": login_token.group(1)})
+    agent.post(
+        "/admin/login",
+        data={
+            "username": "bench-agent",
+            "password": "et langt og trygt benkpassord",
+            "csrf_token": login_token.group(1),
+        },
+    )
     pages = {
         "/healthz (reference)": (client, "/healthz"),
         "form nb": (client, "/personvern/rettigheter"),
@@ -200,8 +209,11 @@ async def load(base: str, requests: int, clients: int, kind: str) -> dict[str, A
                 if kind == "submit":
                     answer = await c.post(
                         "/personvern/foresporsel",
-                        data={"csrf_token": token, "kind": "access",
-                              "email": f"load{i}@example.no"},
+                        data={
+                            "csrf_token": token,
+                            "kind": "access",
+                            "email": f"load{i}@example.no",
+                        },
                     )
                 else:
                     answer = await c.get("/healthz")
@@ -211,8 +223,11 @@ async def load(base: str, requests: int, clients: int, kind: str) -> dict[str, A
     start = time.perf_counter()
     await asyncio.gather(*(worker(n) for n in range(clients)))
     seconds = time.perf_counter() - start
-    return {"seconds": round(seconds, 3), "per_second": round(requests / seconds, 1),
-            "statuses": statuses}
+    return {
+        "seconds": round(seconds, 3),
+        "per_second": round(requests / seconds, 1),
+        "statuses": statuses,
+    }
 
 
 def submissions(home: Path, requests: int, clients: int) -> dict[str, Any]:
@@ -226,9 +241,20 @@ def submissions(home: Path, requests: int, clients: int) -> dict[str, Any]:
     env.pop("DATAVERN_DATABASE_URL", None)
     env.pop("DATAVERN_SMTP_HOST", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "datavern.web.app:create_app",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-         "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "datavern.web.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
@@ -271,7 +297,9 @@ def check_stored(requests: int) -> dict[str, Any]:
             ).all()
         )
         mails = session.execute(
-            select(func.count()).select_from(OutboxMessage).where(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
                 OutboxMessage.to_addr.like("load%@example.no"),
                 OutboxMessage.template == "dsr_code",
             )
@@ -309,19 +337,35 @@ def main() -> None:
     stored = check_stored(args.requests)
     ref, sub = load_results["reference_healthz"], load_results["submit"]
     ratio = sub["per_second"] / ref["per_second"] if ref["per_second"] else 0.0
-    print(f"  /healthz (reference): {ref['per_second']:8.1f} req/s  ({ref['seconds']} s) "
-          f"{ref['statuses']}")
-    print(f"  submissions:          {sub['per_second']:8.1f} req/s  ({sub['seconds']} s) "
-          f"{sub['statuses']}")
+    print(
+        f"  /healthz (reference): {ref['per_second']:8.1f} req/s  ({ref['seconds']} s) "
+        f"{ref['statuses']}"
+    )
+    print(
+        f"  submissions:          {sub['per_second']:8.1f} req/s  ({sub['seconds']} s) "
+        f"{sub['statuses']}"
+    )
     print(f"  ratio submit / healthz: {ratio:.2f}")
-    print(f"  in the database: {stored['stored']} stored, {stored['missing']} missing, "
-          f"{stored['duplicated']} stored twice, {stored['code_mails']} code e-mails")
+    print(
+        f"  in the database: {stored['stored']} stored, {stored['missing']} missing, "
+        f"{stored['duplicated']} stored twice, {stored['code_mails']} code e-mails"
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = {"pages": pages, "load": load_results, "stored": stored,
-           "requests": args.requests, "clients": args.clients, "ratio": round(ratio, 3)}
+    out = {
+        "pages": pages,
+        "load": load_results,
+        "stored": stored,
+        "requests": args.requests,
+        "clients": args.clients,
+        "ratio": round(ratio, 3),
+    }
     (RESULTS / "privacy_centre.json").write_text(json.dumps(out, indent=2))
-    ok = (stored["stored"] == args.requests and not stored["missing"]
-          and not stored["duplicated"] and stored["code_mails"] == args.requests)
+    ok = (
+        stored["stored"] == args.requests
+        and not stored["missing"]
+        and not stored["duplicated"]
+        and stored["code_mails"] == args.requests
+    )
     print("\nevery submission stored exactly once" if ok else "\nLOST OR DUPLICATED SUBMISSIONS")
     sys.exit(0 if ok else 1)
 
