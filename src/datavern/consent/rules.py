@@ -672,7 +672,3 @@ def verify_token(key: bytes, use: str, token: str, now: datetime) -> dict[str, A
     if exp is not None and (not isinstance(exp, int) or now.timestamp() >= exp):
         raise TokenError("expired", "the token has expired")
     return payload
-
-
-def cutoff_status(cutoff: datetime, now: datetime) -> str:
-    return "in force" if now >= cutoff else "scheduled"

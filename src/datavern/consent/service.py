@@ -989,16 +989,12 @@ def proof(session: Session, subject: str, *, actor: str) -> list[ProofItem]:
     audit.record(
         session,
         "consent.proof",
-        f"consent_subject:{_audit_ref(who.ref)}",
+        # By reference: an e-mail subject is already its keyed hash.
+        f"consent_subject:{who.ref}",
         {"records": len(items)},
         actor=actor,
     )
     return items
-
-
-def _audit_ref(subject_ref: str) -> str:
-    """The subject as the audit log names it: e-mail subjects are already hashes."""
-    return subject_ref
 
 
 # --------------------------------------------------------------------------- #
