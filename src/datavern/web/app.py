@@ -51,9 +51,10 @@ DOCS_PATHS = ("/docs", "/openapi.json")
 
 DESCRIPTION = """Datavern keeps the promises a privacy notice makes.
 
-The API reads the applied register versions. Authentication for now is the admin
-console's session: log in at `/admin/login` in the same browser. Token
-authentication for systems comes with the first endpoint a system calls.
+Systems authenticate with an API token (`datavern token create NAME --scope ...`)
+sent as `Authorization: Bearer <token>`; each endpoint names the scope it needs.
+People may instead use the admin console's session (log in at `/admin/login`) with
+the CSRF header on writes. See docs/api.md.
 """
 
 
