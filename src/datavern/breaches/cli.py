@@ -368,8 +368,12 @@ def assess(
     risk: str = typer.Option(..., "--risk", help="none, risk or high_risk."),
     reasoning: str = typer.Option(..., "--reasoning", help="Why this level."),
 ) -> None:
-    """Record the risk assessment: none (no notification), risk (notify Datatilsynet),
-    high_risk (also tell the people affected, art. 34)."""
+    """Record the risk assessment: none, risk (notify Datatilsynet) or high_risk (tell people too).
+
+    none: unlikely to result in a risk, no notification (the breach stays
+    documented); risk: notify Datatilsynet; high_risk: also tell the people
+    affected (art. 34), unless an art. 34(3) exception applies.
+    """
     from datavern.breaches import service
 
     saved = _run(lambda s: service.assess_risk(s, breach_id, risk, reasoning, actor=actor()))
