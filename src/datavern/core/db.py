@@ -53,6 +53,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 _engines: dict[str, Engine] = {}
+_factories: dict[str, sessionmaker[Session]] = {}
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -86,12 +87,17 @@ def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+    _factories.clear()
 
 
 @contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
     """One unit of work: commits on success, rolls back everything on any error."""
-    factory = sessionmaker(bind=get_engine(url), expire_on_commit=False)
+    url = url or get_settings().effective_database_url
+    factory = _factories.get(url)
+    if factory is None:
+        # Building a sessionmaker costs more than a short request's query; keep one per URL.
+        factory = _factories[url] = sessionmaker(bind=get_engine(url), expire_on_commit=False)
     session = factory()
     try:
         yield session
