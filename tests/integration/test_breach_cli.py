@@ -82,9 +82,7 @@ def test_register_show_and_list_with_the_countdown(sqlite_crm: Crm) -> None:
         (["--discovered-at", "2026-11-19 15:00"], "discovered_at: is after aware_at"),
     ],
 )
-def test_bad_input_exits_2_and_stores_nothing(
-    sqlite_crm: Crm, args: list[str], words: str
-) -> None:
+def test_bad_input_exits_2_and_stores_nothing(sqlite_crm: Crm, args: list[str], words: str) -> None:
     code, out = breach("new", *FLAGS, *args)
     assert code == 2, out
     assert words in out
