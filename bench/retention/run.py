@@ -223,11 +223,14 @@ def main() -> None:
     parser.add_argument(
         "--scale", type=float, default=1.0, help="1.0 = 20M rows, 10M expired (default)"
     )
-    parser.add_argument("--batch-size", type=int, default=10_000, help="rows per batch (10000)")
+    parser.add_argument("--batch-size", type=int, default=50_000, help="rows per batch (50000)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5432)
     parser.add_argument("--user", default="postgres")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    parser.add_argument(
+        "--plain-first", action="store_true", help="run the plain DELETE before Datavern's sweep"
+    )
     args = parser.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         sys.exit("the benchmark drops and creates a database: only a local server is accepted")
@@ -237,16 +240,34 @@ def main() -> None:
     generated = create_database(args, rows)
     print(f"  done in {generated:.1f} s", flush=True)
 
-    checkpoint(args)
-    with tempfile.TemporaryDirectory(prefix="datavern-bench-") as tmp:
-        print(f"Datavern: retention run, batches of {args.batch_size:,} ...", flush=True)
-        ours = datavern_sweep(args, Path(tmp))
-    print(f"  {ours['deleted']:,} rows in {ours['seconds']:.1f} s", flush=True)
+    def run_datavern() -> dict[str, Any]:
+        checkpoint(args)
+        with tempfile.TemporaryDirectory(prefix="datavern-bench-") as tmp:
+            print(f"Datavern: retention run, batches of {args.batch_size:,} ...", flush=True)
+            result = datavern_sweep(args, Path(tmp))
+        print(f"  {result['deleted']:,} rows in {result['seconds']:.1f} s", flush=True)
+        return result
 
-    checkpoint(args)
-    print("plain SQL: one DELETE ... WHERE created_at < cutoff ...", flush=True)
-    plain = plain_delete(args, ours["cutoff"])
-    print(f"  {plain['deleted']:,} rows in {plain['seconds']:.1f} s", flush=True)
+    def run_plain(cutoff: str) -> dict[str, Any]:
+        checkpoint(args)
+        print("plain SQL: one DELETE ... WHERE created_at < cutoff ...", flush=True)
+        result = plain_delete(args, cutoff)
+        print(f"  {result['deleted']:,} rows in {result['seconds']:.1f} s", flush=True)
+        return result
+
+    if args.plain_first:
+        from zoneinfo import ZoneInfo
+
+        from datavern.retention.rules import RuleSpec, cutoff, parse_period
+
+        # The cutoff Datavern will compute: the same rule, the same Oslo day.
+        spec = RuleSpec("logs", "bench", "logs_plain", "created_at", "date", parse_period("P1Y"))
+        day = cutoff(spec, datetime.now(ZoneInfo("Europe/Oslo")).date()).isoformat()
+        plain = run_plain(day)
+        ours = run_datavern()
+    else:
+        ours = run_datavern()
+        plain = run_plain(ours["cutoff"])
 
     left_ours, left_plain = count(args, "logs_datavern"), count(args, "logs_plain")
     same = left_ours == left_plain and ours["deleted"] == plain["deleted"]

@@ -216,7 +216,7 @@ def _print_run(view: Any) -> None:
 def run_command(
     rule: list[str] = typer.Option([], "--rule", "-r", help="Only this rule (repeatable)."),
     batch_size: int = typer.Option(
-        5000, "--batch-size", "-b", help="Rows per batch: each batch is one short transaction."
+        10_000, "--batch-size", "-b", help="Rows per batch: each batch is one short transaction."
     ),
     fresh: bool = typer.Option(
         False, "--fresh", help="Abandon an unfinished sweep and start anew (normally it continues)."
