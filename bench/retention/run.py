@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import textwrap
@@ -218,24 +219,8 @@ def plain_delete(args: argparse.Namespace, cutoff: str) -> dict[str, Any]:
     return {"seconds": seconds, "deleted": deleted, "bound": bound.isoformat()}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--scale", type=float, default=1.0, help="1.0 = 20M rows, 10M expired (default)"
-    )
-    parser.add_argument("--batch-size", type=int, default=50_000, help="rows per batch (50000)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5432)
-    parser.add_argument("--user", default="postgres")
-    parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
-    parser.add_argument(
-        "--plain-first", action="store_true", help="run the plain DELETE before Datavern's sweep"
-    )
-    args = parser.parse_args()
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        sys.exit("the benchmark drops and creates a database: only a local server is accepted")
-    rows = max(1000, int(FULL_ROWS * args.scale))
-    args.expected = rows // 2
+def one_pair(args: argparse.Namespace, rows: int, order: str) -> dict[str, Any]:
+    """Fresh identical tables, then both deletes in ``order``; the measurements."""
     print(f"creating two tables of {rows:,} log rows ({args.expected:,} expired) ...", flush=True)
     generated = create_database(args, rows)
     print(f"  done in {generated:.1f} s", flush=True)
@@ -255,7 +240,7 @@ def main() -> None:
         print(f"  {result['deleted']:,} rows in {result['seconds']:.1f} s", flush=True)
         return result
 
-    if args.plain_first:
+    if order == "plain-first":
         from zoneinfo import ZoneInfo
 
         from datavern.retention.rules import RuleSpec, cutoff, parse_period
@@ -268,7 +253,6 @@ def main() -> None:
     else:
         ours = run_datavern()
         plain = run_plain(ours["cutoff"])
-
     left_ours, left_plain = count(args, "logs_datavern"), count(args, "logs_plain")
     same = left_ours == left_plain and ours["deleted"] == plain["deleted"]
     ours_rate = ours["deleted"] / ours["seconds"]
@@ -286,19 +270,69 @@ def main() -> None:
     print(
         f"longest lock held: Datavern {ours['max_batch_lock_seconds'] * 1000:.0f} ms "
         f"(one batch); plain DELETE {plain['seconds']:.1f} s ({plain['deleted']:,} rows "
-        "until commit)"
+        "until commit)",
+        flush=True,
     )
+    return {
+        "order": order,
+        "generate_seconds": generated,
+        "datavern": ours,
+        "plain": plain,
+        "ratio": ratio,
+        "same_end_state": same,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="1.0 = 20M rows, 10M expired (default)"
+    )
+    parser.add_argument("--batch-size", type=int, default=50_000, help="rows per batch (50000)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="pairs on fresh tables, alternating which runs first; the median ratio counts",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5432)
+    parser.add_argument("--user", default="postgres")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    parser.add_argument(
+        "--plain-first", action="store_true", help="run the plain DELETE first (in every pair)"
+    )
+    args = parser.parse_args()
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        sys.exit("the benchmark drops and creates a database: only a local server is accepted")
+    rows = max(1000, int(FULL_ROWS * args.scale))
+    args.expected = rows // 2
+    pairs = []
+    for number in range(max(1, args.repeat)):
+        order = "plain-first" if args.plain_first or number % 2 else "datavern-first"
+        if args.repeat > 1:
+            print(f"--- pair {number + 1} of {args.repeat} ({order})", flush=True)
+        pairs.append(one_pair(args, rows, order))
+        print()
+    ratios = sorted(p["ratio"] for p in pairs)
+    median = statistics.median(ratios)
+    if len(pairs) > 1:
+        print(
+            f"median throughput ratio over {len(pairs)} pairs: {median:.2f}x "
+            f"(each: {', '.join(f'{r:.2f}' for r in (p['ratio'] for p in pairs))})"
+        )
+        print(
+            "longest lock held by one batch: "
+            f"{max(p['datavern']['max_batch_lock_seconds'] for p in pairs) * 1000:.0f} ms"
+        )
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     result = {
         "rows": rows,
         "scale": args.scale,
         "batch_size": args.batch_size,
-        "generate_seconds": generated,
-        "datavern": ours,
-        "plain": plain,
-        "ratio": ratio,
-        "same_end_state": same,
+        "pairs": pairs,
+        "median_ratio": median,
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
     }
     path = RESULTS / f"retention-{stamp}.json"
@@ -307,7 +341,7 @@ def main() -> None:
     if not args.keep:
         with psycopg.connect(admin_dsn(args.host, args.port, args.user), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{DBNAME}" WITH (FORCE)')
-    if not same:
+    if not all(p["same_end_state"] for p in pairs):
         sys.exit("the two tables differ afterwards")
 
 

@@ -780,6 +780,7 @@ class RuleSweep:
         self.table: Table | None = None
         self.pk: tuple[str, ...] = ()
         self.server_version: tuple[int, ...] = ()
+        self._block_statement: Any = None
         self.trigger_kind: rules.ColumnKind | None = None
         self.masks: dict[str, Any] = {}
         self.constant_masks = True
@@ -928,6 +929,7 @@ class RuleSweep:
     def set_holds(self, holds: ActiveHolds) -> None:
         """Compile the active holds on this collection into predicates and key sets."""
         collection = self.spec.collection_key
+        self._block_statement = None
         relevant = holds.for_collection(collection)
         self.holds = relevant
         self.hold_ids = tuple(h.id for h in relevant)
@@ -1091,9 +1093,7 @@ class RuleSweep:
 
     @staticmethod
     def block_expr(lo: int, hi: int) -> ColumnElement[bool]:
-        clause = sql_text(
-            "ctid >= CAST(:dv_block_lo AS tid) AND ctid < CAST(:dv_block_hi AS tid)"
-        ).bindparams(dv_block_lo=f"({lo},0)", dv_block_hi=f"({hi},0)")
+        clause = sql_text(_BLOCKS_SQL).bindparams(dv_block_lo=f"({lo},0)", dv_block_hi=f"({hi},0)")
         return clause  # type: ignore[return-value]
 
     def remaining_blocks(self, lo: int, hi: int) -> int:
@@ -1114,19 +1114,24 @@ class RuleSweep:
         the batch in Datavern's database while the rows are still locked; when it answers
         False (a hold changed meanwhile) the transaction is rolled back and None returned."""
         assert self.table is not None
-        where = and_(self.sweep_expr(), self.block_expr(lo, hi))
+        if self._block_statement is None:
+            # Built once per set of holds and reused: only the block numbers change.
+            where = and_(self.sweep_expr(), sql_text(_BLOCKS_SQL))
+            if self.spec.action == "delete":
+                self._block_statement = delete(self.table).where(where)
+            elif self.spec.action == "anonymise":
+                values = {self.table.c[f]: m.constant for f, m in self.masks.items()}
+                self._block_statement = update(self.table).where(where).values(values)
+            else:
+                self._block_statement = where
+        params = {"dv_block_lo": f"({lo},0)", "dv_block_hi": f"({hi},0)"}
         started = _time.perf_counter()
         try:
             with self.connector.transaction(self.table_name) as conn:
-                if self.spec.action == "delete":
-                    done = int(conn.execute(delete(self.table).where(where)).rowcount)
-                elif self.spec.action == "anonymise":
-                    values = {self.table.c[f]: m.constant for f, m in self.masks.items()}
-                    done = int(
-                        conn.execute(update(self.table).where(where).values(values)).rowcount
-                    )
+                if self.spec.action == "aggregate":
+                    done = self._aggregate(conn, self._block_statement, lock=False, params=params)
                 else:
-                    done = self._aggregate(conn, where, lock=False)
+                    done = int(conn.execute(self._block_statement, params).rowcount)
                 if not before_commit(done):
                     raise _Rollback()
         except _Rollback:
@@ -1216,7 +1221,13 @@ class RuleSweep:
                 done = self._aggregate(conn, where)
         return int(done), _time.perf_counter() - started
 
-    def _aggregate(self, conn: Any, where: ColumnElement[bool], lock: bool = True) -> int:
+    def _aggregate(
+        self,
+        conn: Any,
+        where: ColumnElement[bool],
+        lock: bool = True,
+        params: Mapping[str, Any] | None = None,
+    ) -> int:
         assert self.table is not None and self.summary is not None
         aggregate = self.entry.aggregate
         assert aggregate is not None
@@ -1229,8 +1240,11 @@ class RuleSweep:
             counted = counted.group_by(*groups)
         target = [self.summary.c[g] for g in aggregate.group_by]
         target.append(self.summary.c[aggregate.count_field])
-        conn.execute(insert(self.summary).from_select(target, counted))
-        return int(conn.execute(delete(self.table).where(where)).rowcount)
+        conn.execute(insert(self.summary).from_select(target, counted), dict(params or {}))
+        return int(conn.execute(delete(self.table).where(where), dict(params or {})).rowcount)
+
+
+_BLOCKS_SQL = "ctid >= CAST(:dv_block_lo AS tid) AND ctid < CAST(:dv_block_hi AS tid)"
 
 
 class _Rollback(Exception):
