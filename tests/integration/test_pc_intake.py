@@ -378,6 +378,22 @@ def test_the_queue_filters_and_counts(home: clock.FixedClock) -> None:
     assert len(ids(due="overdue")) == 3
     counts = queue_counts()
     assert counts["overdue"] == 3 and counts["open"] == 3 and counts["unassigned"] == 2
+    assert counts["status"]["verified"] == 2 and counts["status"]["unverified"] == 1
+    assert counts["kind"]["access"] == 2 and counts["kind"]["erasure"] == 1
+    # The figures of the one grouped query agree with the filtered lists, and the
+    # filtered total with its rows.
+    with session_scope() as session:
+        for filters, figure in (
+            (queue.Filters(due="overdue"), counts["overdue"]),
+            (queue.Filters(due="soon"), counts["due_soon"]),
+            (queue.Filters(status="open", assignee="-"), counts["unassigned"]),
+            (queue.Filters(kind="access", status="open"), counts["kind"]["access"]),
+        ):
+            found = queue.search(session, filters)
+            assert found.total == len(found.cases) == figure
+            assert found.counts == counts
+        assert queue.search(session, queue.Filters(kind="access", assignee="-")).total == 2
+        assert queue.search(session, queue.Filters(limit=1)).total == 3
     with pytest.raises(InvalidInput):
         ids(kind="bogus")
 

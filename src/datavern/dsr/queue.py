@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from datavern.core import clock
@@ -64,77 +64,98 @@ def _today() -> date:
     return deadlines.oslo_date(clock.now())
 
 
-def _filtered(query: Select[Any], filters: Filters, today: date) -> Select[Any]:
+def _conditions(filters: Filters, today: date) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of ``filters`` (all must hold)."""
+    found: list[ColumnElement[bool]] = []
     if filters.kind:
-        query = query.where(PrivacyCase.kind == filters.kind)
+        found.append(PrivacyCase.kind == filters.kind)
     if filters.status == "open":
-        query = query.where(PrivacyCase.status.in_(OPEN_STATUSES))
+        found.append(PrivacyCase.status.in_(OPEN_STATUSES))
     elif filters.status:
-        query = query.where(PrivacyCase.status == filters.status)
+        found.append(PrivacyCase.status == filters.status)
     if filters.assignee == UNASSIGNED:
-        query = query.where(PrivacyCase.assignee.is_(None))
+        found.append(PrivacyCase.assignee.is_(None))
     elif filters.assignee:
-        query = query.where(PrivacyCase.assignee == filters.assignee.strip().lower())
+        found.append(PrivacyCase.assignee == filters.assignee.strip().lower())
     if filters.due == "overdue":
-        query = query.where(PrivacyCase.status.in_(OPEN_STATUSES), PrivacyCase.due_on < today)
+        found += [PrivacyCase.status.in_(OPEN_STATUSES), PrivacyCase.due_on < today]
     elif filters.due == "soon":
         first, last = deadlines.due_soon_range(clock.now(), DUE_SOON_DAYS)
-        query = query.where(
+        found += [
             PrivacyCase.status.in_(OPEN_STATUSES),
             PrivacyCase.due_on >= first,
             PrivacyCase.due_on <= last,
-        )
-    return query
+        ]
+    return found
+
+
+def _count_where(conditions: list[ColumnElement[bool]]) -> ColumnElement[int]:
+    """COUNT of the rows meeting every condition: a conditional aggregate (portable SQL)."""
+    if not conditions:
+        return func.count()
+    return func.count(case((and_(*conditions), 1)))
+
+
+def _counts_query(filters: Filters, today: date) -> tuple[Any, list[str]]:
+    """One SELECT of conditional aggregates: the filtered total and every figure of counts()."""
+    columns: dict[str, ColumnElement[int]] = {"total": _count_where(_conditions(filters, today))}
+    is_open = PrivacyCase.status.in_(OPEN_STATUSES)
+    for status in CASE_STATUSES:
+        columns[f"status:{status}"] = _count_where([PrivacyCase.status == status])
+    for kind in CASE_KINDS:
+        columns[f"kind:{kind}"] = _count_where([is_open, PrivacyCase.kind == kind])
+    columns["due_soon"] = _count_where(_conditions(Filters(due="soon"), today))
+    columns["overdue"] = _count_where(_conditions(Filters(due="overdue"), today))
+    columns["unassigned"] = _count_where(
+        _conditions(Filters(status="open", assignee=UNASSIGNED), today)
+    )
+    names = list(columns)
+    return select(*columns.values()).select_from(PrivacyCase), names
+
+
+def _counted(session: Session, filters: Filters) -> tuple[int, dict[str, Any]]:
+    """(filtered total, counts) from one grouped query over the cases table."""
+    query, names = _counts_query(filters, _today())
+    row = dict(zip(names, (int(v or 0) for v in session.execute(query).one()), strict=True))
+    by_status = {s: row[f"status:{s}"] for s in CASE_STATUSES}
+    by_kind = {k: row[f"kind:{k}"] for k in CASE_KINDS}
+    figures: dict[str, Any] = {
+        "status": by_status,
+        "kind": by_kind,
+        "open": sum(by_status[s] for s in OPEN_STATUSES),
+        "due_soon": row["due_soon"],
+        "overdue": row["overdue"],
+        "unassigned": row["unassigned"],
+    }
+    return row["total"], figures
 
 
 def search(session: Session, filters: Filters) -> QueuePage:
-    """Cases matching ``filters``, soonest due first, and the queue's counts."""
+    """Cases matching ``filters``, soonest due first, and the queue's counts.
+
+    Two queries: one of conditional aggregates (the filtered total and every
+    count of the queue's header), and the page of rows.
+    """
     problems = filters.problems()
     if problems:
         raise InvalidInput(problems)
-    today = _today()
-    query = _filtered(select(PrivacyCase), filters, today)
-    total = session.execute(
-        select(func.count()).select_from(query.order_by(None).subquery())
-    ).scalar_one()
-    rows = list(
-        session.execute(
-            query.order_by(PrivacyCase.due_on, PrivacyCase.received_at, PrivacyCase.id)
-            .offset(filters.offset)
-            .limit(filters.limit)
-        ).scalars()
-    )
-    return QueuePage(rows, int(total), counts(session))
+    total, figures = _counted(session, filters)
+    rows: list[PrivacyCase] = []
+    if total > filters.offset:
+        query = select(PrivacyCase).where(*_conditions(filters, _today()))
+        rows = list(
+            session.execute(
+                query.order_by(PrivacyCase.due_on, PrivacyCase.received_at, PrivacyCase.id)
+                .offset(filters.offset)
+                .limit(filters.limit)
+            ).scalars()
+        )
+    return QueuePage(rows, total, figures)
 
 
 def counts(session: Session) -> dict[str, Any]:
     """Cases per status and per kind (open ones), open, due soon, overdue, unassigned."""
-    today = _today()
-    by_status = dict.fromkeys(CASE_STATUSES, 0)
-    for status, n in session.execute(
-        select(PrivacyCase.status, func.count()).group_by(PrivacyCase.status)
-    ):
-        by_status[status] = int(n)
-    by_kind = dict.fromkeys(CASE_KINDS, 0)
-    for kind, n in session.execute(
-        select(PrivacyCase.kind, func.count())
-        .where(PrivacyCase.status.in_(OPEN_STATUSES))
-        .group_by(PrivacyCase.kind)
-    ):
-        by_kind[kind] = int(n)
-
-    def count(filters: Filters) -> int:
-        query = _filtered(select(func.count()).select_from(PrivacyCase), filters, today)
-        return int(session.execute(query).scalar_one())
-
-    return {
-        "status": by_status,
-        "kind": by_kind,
-        "open": sum(by_status[s] for s in OPEN_STATUSES),
-        "due_soon": count(Filters(due="soon")),
-        "overdue": count(Filters(due="overdue")),
-        "unassigned": count(Filters(status="open", assignee=UNASSIGNED)),
-    }
+    return _counted(session, Filters())[1]
 
 
 def overdue(session: Session) -> list[PrivacyCase]:
