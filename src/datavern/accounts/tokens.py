@@ -9,7 +9,13 @@ Scopes (docs/api.md):
 
 * ``requests:read``: list and read data-subject requests;
 * ``requests:write``: file a request on a subject's behalf;
-* ``requests:decide``: approve, deny, extend (what an agent does).
+* ``requests:decide``: approve, deny, extend (what an agent does);
+* ``consent:read``: consent state, may-process answers, proof, texts;
+* ``consent:write``: record and withdraw consent, unsubscribe headers.
+
+``last_used_at`` is kept to the minute: a token used many times a second (a
+system asking may-process on every use of a subject's data) writes it at most
+once a minute, not on every call.
 """
 
 from __future__ import annotations
@@ -19,10 +25,10 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Final
+from datetime import datetime, timedelta
+from typing import Any, Final
 
-from sqlalchemy import JSON, String, select
+from sqlalchemy import JSON, String, bindparam, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from datavern.core import audit, clock
@@ -33,7 +39,10 @@ SCOPES: Final[dict[str, str]] = {
     "requests:read": "list and read data-subject requests",
     "requests:write": "file data-subject requests",
     "requests:decide": "approve, deny and extend data-subject requests",
+    "consent:read": "read consent state, may-process answers, proof and texts",
+    "consent:write": "record and withdraw consent",
 }
+LAST_USED_PRECISION: Final = timedelta(minutes=1)
 PREFIX: Final = "dv_"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -139,5 +148,45 @@ def authenticate(session: Session, token: str) -> TokenPrincipal | None:
     # The lookup is by hash; compare again in constant time for good measure.
     if not hmac.compare_digest(row.token_hash, digest):
         return None
-    row.last_used_at = clock.now()
+    now = clock.now()
+    if stale_use(row.last_used_at, now):
+        row.last_used_at = now
+    return TokenPrincipal(row.name, frozenset(row.scopes))
+
+
+def stale_use(last_used_at: datetime | None, now: datetime) -> bool:
+    """Whether ``last_used_at`` is worth writing again (kept to the minute)."""
+    return last_used_at is None or now - last_used_at >= LAST_USED_PRECISION
+
+
+def lookup_query(*extra: Any) -> Any:
+    """A SELECT of a token's fields by ``:h`` (its hash), plus ``extra`` columns: the hot
+    read path finds the token and other things it needs in one round trip."""
+    return select(
+        ApiToken.name,
+        ApiToken.scopes,
+        ApiToken.revoked_at,
+        ApiToken.last_used_at,
+        *extra,
+    ).where(ApiToken.token_hash == bindparam("h"))
+
+
+TOUCH: Final = (
+    update(ApiToken)
+    .where(ApiToken.token_hash == bindparam("h"))
+    .values(last_used_at=bindparam("now"))
+)
+
+
+def bearer(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer ...`` header, else None."""
+    if authorization and authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    return None
+
+
+def principal_of(row: Any) -> TokenPrincipal | None:
+    """The principal of a ``lookup_query`` row (None if unknown or revoked)."""
+    if row is None or row.revoked_at is not None:
+        return None
     return TokenPrincipal(row.name, frozenset(row.scopes))

@@ -8,9 +8,11 @@ Two kinds of caller:
   double opt-in. These answer any origin (CORS, no credentials; narrow it with
   ``DATAVERN_CONSENT_ORIGINS``): the nonce, not the origin, is what makes a post
   acceptable once.
-* people and systems with a session (the admin console's login, like the rest of
-  /api/v1; CSRF token in ``X-CSRF-Token`` on every POST): record, withdraw, state,
-  may-process, proof, texts, unsubscribe headers, re-consent, verify.
+* systems with an API token (``Authorization: Bearer dv_...``, accounts/tokens.py):
+  ``consent:read`` for state, may-process, proof and texts, ``consent:write`` for
+  record, withdraw and unsubscribe headers; or people with the admin console's
+  session (its role's permission; CSRF token in ``X-CSRF-Token`` on every POST).
+  Re-consent campaigns and ledger verification take a session only.
 
 Errors are JSON: ``422`` with ``{"detail": [{"loc": [where, field], "msg": ...}]}``
 for bad input (the same shape as FastAPI's own validation errors), ``404`` for
@@ -27,13 +29,14 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session, sessionmaker
 
 from datavern.accounts import service as accounts
+from datavern.accounts import tokens
 from datavern.accounts.rules import Permission
 from datavern.consent import service
 from datavern.core import clock
@@ -41,11 +44,10 @@ from datavern.core.db import get_engine
 from datavern.core.errors import InvalidInput, NotFound
 from datavern.web import security
 from datavern.web.deps import (
-    Forbidden,
-    LoginRequired,
     Principal,
     csrf_protect,
     db,
+    get_principal,
     require,
 )
 
@@ -54,6 +56,7 @@ T = TypeVar("T")
 router = APIRouter(prefix="/api/v1/consent", tags=["consent"])
 public = APIRouter(tags=["consent (public)"])
 private = APIRouter(tags=["consent"], dependencies=[Depends(csrf_protect)])
+systems = APIRouter(tags=["consent"])
 
 MAX_BODY = 64 * 1024
 
@@ -90,6 +93,48 @@ def _client_ip(request: Request) -> str | None:
 
 def _actor(principal: Principal) -> str:
     return f"user:{principal.user_id}"
+
+
+# --------------------------------------------------------------------------- #
+# Who calls: an API token with a scope, or a session with the role's permission
+# --------------------------------------------------------------------------- #
+
+READ, WRITE = "consent:read", "consent:write"
+_PERMISSION = {READ: Permission.view_consent, WRITE: Permission.record_consent}
+NO_CREDENTIALS = "send an API token (Authorization: Bearer dv_...) or log in"
+BAD_TOKEN = "the API token is unknown or revoked"
+
+
+def _needs(scope: str) -> str:
+    return f"this call needs the scope {scope} (a token) or the permission {_PERMISSION[scope]}"
+
+
+def _caller(scope: str) -> Callable[..., Any]:
+    """Dependency: the caller's actor name, if a token with ``scope`` or a session whose
+    role has the matching permission (and, on a POST, the session's CSRF token)."""
+
+    def dependency(request: Request) -> str:
+        token = tokens.bearer(request.headers.get("authorization"))
+        if token is not None:
+            with db(request) as session:
+                found = tokens.authenticate(session, token)
+            if found is None:
+                raise HTTPException(401, BAD_TOKEN)
+            if not found.can(scope):
+                raise HTTPException(403, _needs(scope))
+            return found.actor
+        principal = get_principal(request)
+        if principal is None:
+            raise HTTPException(401, NO_CREDENTIALS)
+        if request.method not in ("GET", "HEAD") and not security.session_csrf_valid(
+            principal.csrf_token, request.headers.get("x-csrf-token")
+        ):
+            raise HTTPException(403, "CSRF token missing or wrong (X-CSRF-Token)")
+        if not principal.can(_PERMISSION[scope]):
+            raise HTTPException(403, _needs(scope))
+        return _actor(principal)
+
+    return dependency
 
 
 # --------------------------------------------------------------------------- #
@@ -336,7 +381,7 @@ class WithdrawBody(BaseModel):
     user_agent: str | None = Field(default=None, max_length=2000)
 
 
-@private.post(
+@systems.post(
     "/records",
     status_code=201,
     summary="Append one decision to the ledger",
@@ -345,7 +390,7 @@ class WithdrawBody(BaseModel):
 def record(
     body: RecordBody,
     request: Request,
-    principal: Principal = Depends(require(Permission.record_consent)),
+    actor: str = Depends(_caller(WRITE)),
 ) -> Any:
     def work() -> Any:
         with db(request) as session:
@@ -353,14 +398,14 @@ def record(
                 session,
                 **body.model_dump(exclude={"text_version"}),
                 text_version=body.text_version,
-                recorded_by=_actor(principal),
+                recorded_by=actor,
             )
         return JSONResponse(rec.as_json(), status_code=201)
 
     return _answer(work, "body")
 
 
-@private.post(
+@systems.post(
     "/withdraw",
     status_code=201,
     summary="Withdraw consent (as easy as granting it, art. 7(3))",
@@ -369,7 +414,7 @@ def record(
 def withdraw(
     body: WithdrawBody,
     request: Request,
-    principal: Principal = Depends(require(Permission.record_consent)),
+    actor: str = Depends(_caller(WRITE)),
 ) -> Any:
     def work() -> Any:
         with db(request) as session:
@@ -377,7 +422,7 @@ def withdraw(
                 session,
                 **body.model_dump(exclude={"text_version"}),
                 text_version=body.text_version,
-                recorded_by=_actor(principal),
+                recorded_by=actor,
             )
         return JSONResponse(rec.as_json(), status_code=201)
 
@@ -395,31 +440,44 @@ def _sessions(url: str) -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(url), expire_on_commit=False)
 
 
-def _principal_in(
-    session: Session, request: Request
-) -> tuple[Principal | None, service.Head | None]:
-    """The logged-in caller and the register head, in one query."""
-    token = request.cookies.get(security.SESSION_COOKIE)
-    if not token or len(token) > 200:
-        return None, None
-    row = session.connection().execute(_PRINCIPAL, {"h": accounts.token_hash(token)}).first()
+def _caller_in(session: Session, request: Request, scope: str) -> tuple[str, service.Head | None]:
+    """The caller (a token with ``scope``, or a session whose role allows it) and the
+    register head, read together in one query. HTTPException 401/403 otherwise."""
+    conn = session.connection()
+    token = tokens.bearer(request.headers.get("authorization"))
+    if token is not None:
+        if not token.startswith(tokens.PREFIX) or len(token) > 200:
+            raise HTTPException(401, BAD_TOKEN)
+        digest = tokens.hash_token(token)
+        row = conn.execute(_TOKEN, {"h": digest}).first()
+        found = tokens.principal_of(row)
+        if found is None:
+            raise HTTPException(401, BAD_TOKEN)
+        if not found.can(scope):
+            raise HTTPException(403, _needs(scope))
+        now = clock.now()
+        if tokens.stale_use(row.last_used_at, now):  # type: ignore[union-attr]
+            conn.execute(tokens.TOUCH, {"h": digest, "now": now})
+        return found.actor, service.head_of(row)
+    cookie = request.cookies.get(security.SESSION_COOKIE)
+    if not cookie or len(cookie) > 200:
+        raise HTTPException(401, NO_CREDENTIALS)
+    row = conn.execute(_PRINCIPAL, {"h": accounts.token_hash(cookie)}).first()
     if row is None or row.expires_at <= clock.now() or not row.active:
-        return None, None
-    return Principal(row.id, row.username, row.role, row.csrf_token), service.head_of(row)
+        raise HTTPException(401, NO_CREDENTIALS)
+    principal = Principal(row.id, row.username, row.role, row.csrf_token)
+    if not principal.can(_PERMISSION[scope]):
+        raise HTTPException(403, _needs(scope))
+    return _actor(principal), service.head_of(row)
 
 
 def _fast_read(
     request: Request,
-    permission: Permission,
     work: Callable[[Session, service.Head | None], dict[str, Any]],
 ) -> Response:
     session = _sessions(request.app.state.database_url)()
     try:
-        principal, head = _principal_in(session, request)
-        if principal is None:
-            raise LoginRequired()
-        if not principal.can(permission):
-            raise Forbidden()
+        _actor_name, head = _caller_in(session, request, READ)
         response = _answer(lambda: JSONResponse(work(session, head)), "query")
         session.commit()
         return response  # type: ignore[no-any-return]
@@ -451,9 +509,10 @@ def _principal_query() -> Any:
 
 
 _PRINCIPAL = _principal_query()
+_TOKEN = tokens.lookup_query(*service.head_columns())
 _AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Not logged in."},
-    403: {"description": "The role lacks view_consent."},
+    401: {"description": "No valid API token and not logged in."},
+    403: {"description": "The token lacks consent:read, or the role lacks view_consent."},
     422: {"description": "Unknown purpose or malformed subject."},
 }
 
@@ -470,7 +529,6 @@ def state(
 ) -> Response:
     return _fast_read(
         request,
-        Permission.view_consent,
         lambda session, head: service.state(session, subject, purpose, head=head).as_json(),
     )
 
@@ -487,7 +545,6 @@ def may_process(
 ) -> Response:
     return _fast_read(
         request,
-        Permission.view_consent,
         lambda session, head: service.may_process(session, subject, purpose, head=head).as_json(),
     )
 
@@ -500,11 +557,11 @@ def may_process(
 def proof(
     request: Request,
     subject: str = Query(max_length=320),
-    principal: Principal = Depends(require(Permission.view_consent)),
+    actor: str = Depends(_caller(READ)),
 ) -> Any:
     def work() -> Any:
         with db(request) as session:
-            items = service.proof(session, subject, actor=_actor(principal))
+            items = service.proof(session, subject, actor=actor)
             return JSONResponse(
                 {
                     "subject": service.subject_of(subject).ref,
@@ -519,7 +576,7 @@ def proof(
 def texts(
     request: Request,
     purpose: str | None = Query(default=None, max_length=200),
-    _principal: Principal = Depends(require(Permission.view_consent)),
+    _actor: str = Depends(_caller(READ)),
 ) -> Any:
     with db(request) as session:
         return [t.as_json() for t in service.list_texts(session, purpose)]
@@ -533,7 +590,7 @@ def texts(
 def text_version(
     version_id: str,
     request: Request,
-    _principal: Principal = Depends(require(Permission.view_consent)),
+    _actor: str = Depends(_caller(READ)),
 ) -> Any:
     with db(request) as session:
         found = service.get_text(session, version_id)
@@ -551,7 +608,7 @@ def unsubscribe_headers(
     subject: str = Query(max_length=320),
     purpose: str = Query(max_length=200),
     lang: Literal["nb", "en"] = "nb",
-    _principal: Principal = Depends(require(Permission.record_consent)),
+    _actor: str = Depends(_caller(WRITE)),
 ) -> Any:
     def work() -> Any:
         with db(request) as session:
@@ -602,4 +659,5 @@ def verify(
 
 
 router.include_router(public)
+router.include_router(systems)
 router.include_router(private)
