@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from stdnum.no import fodselsnummer
 
 from datavern.core.errors import InvalidInput, Problem
-from datavern.register import loader as loader_module
 from datavern.register.loader import Limits, load_register
+from datavern.register.loader import files as loader_files
 
 ORG = """\
 datavern: 1
@@ -451,7 +451,7 @@ def test_a_file_over_the_size_limit_is_refused_without_being_read(
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the loader opened a file over the size limit")
 
-    monkeypatch.setattr(loader_module, "open", refuse, raising=False)
+    monkeypatch.setattr(loader_files, "open", refuse, raising=False)
     problem = one(reg)
     assert "50.0 MB" in problem.message and "at most 5.0 MB" in problem.message
 
