@@ -63,7 +63,7 @@ def mailed(
 def code_from(box: SmtpBox) -> str:
     codes = [m for m in box.messages if m["Subject"].startswith("Koden din")]
     assert codes, [m["Subject"] for m in box.messages]
-    match = re.search(r"Koden din er: (\d{6})", codes[-1].get_content())
+    match = re.search(r"Koden din er: (\d{6})", codes[-1].get_body(("plain",)).get_content())
     assert match
     return match.group(1)
 
@@ -111,7 +111,7 @@ def test_file_verify_approve_download_in_chromium(
         done = [
             m for m in mailed.messages if m["Subject"].startswith("Forespørselen din er ferdig")
         ]
-        assert done and "/last-ned?token=" in done[0].get_content()
+        assert done and "/last-ned?token=" in done[0].get_body(("plain",)).get_content()
 
         page.reload()
         assert "Ferdig" in page.locator("main").inner_text()
@@ -124,7 +124,9 @@ def test_file_verify_approve_download_in_chromium(
         page.screenshot(path=str(ARTIFACTS / "pc-status.png"), full_page=True)
 
         # Another browser with the link from the e-mail gets nothing without proving it.
-        link = re.search(r"(http\S+/last-ned\?token=\S+)", done[0].get_content())
+        link = re.search(
+            r"(http\S+/last-ned\?token=\S+)", done[0].get_body(("plain",)).get_content()
+        )
         assert link
         stranger = browser.new_context(locale="nb-NO").new_page()
         # The e-mail names DATAVERN_BASE_URL; the test server runs on another port.
