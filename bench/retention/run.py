@@ -189,7 +189,9 @@ def datavern_sweep(args: argparse.Namespace, home: Path) -> dict[str, Any]:
             shown["next"] += progress_every
 
     started = time.perf_counter()
-    view = service.run(actor="bench", batch_size=args.batch_size, progress=progress)
+    view = service.run(
+        actor="bench", batch_size=args.batch_size, progress=progress, parallel=args.parallel
+    )
     seconds = time.perf_counter() - started
     rule = view.rules[0]
     connections.close_connectors()
@@ -228,7 +230,11 @@ def one_pair(args: argparse.Namespace, rows: int, order: str) -> dict[str, Any]:
     def run_datavern() -> dict[str, Any]:
         checkpoint(args)
         with tempfile.TemporaryDirectory(prefix="datavern-bench-") as tmp:
-            print(f"Datavern: retention run, batches of {args.batch_size:,} ...", flush=True)
+            print(
+                f"Datavern: retention run, batches of {args.batch_size:,} on "
+                f"{args.parallel} connection(s) ...",
+                flush=True,
+            )
             result = datavern_sweep(args, Path(tmp))
         print(f"  {result['deleted']:,} rows in {result['seconds']:.1f} s", flush=True)
         return result
@@ -263,7 +269,8 @@ def one_pair(args: argparse.Namespace, rows: int, order: str) -> dict[str, Any]:
     print(f"same end state: {'yes' if same else 'NO'}")
     print(
         f"Datavern sweep: {ours['seconds']:8.1f} s  {ours_rate:12,.0f} rows/s  "
-        f"({ours['batches']:,} batches of {args.batch_size:,}; report signed)"
+        f"({ours['batches']:,} batches of {args.batch_size:,} on {args.parallel} "
+        "connection(s); report signed)"
     )
     print(f"plain DELETE:   {plain['seconds']:8.1f} s  {plain_rate:12,.0f} rows/s")
     print(f"throughput ratio (Datavern / plain): {ratio:.2f}x  (target >= 0.8x)")
@@ -295,6 +302,12 @@ def main() -> None:
         default=1,
         help="pairs on fresh tables, alternating which runs first; the median ratio counts",
     )
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=None,
+        help="connections the sweep uses (default: Datavern's default, min(2, cores))",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5432)
     parser.add_argument("--user", default="postgres")
@@ -305,8 +318,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         sys.exit("the benchmark drops and creates a database: only a local server is accepted")
+    if args.parallel is None:
+        from datavern.retention.service import parallel_degree
+
+        args.parallel = parallel_degree(None)
     rows = max(1000, int(FULL_ROWS * args.scale))
     args.expected = rows // 2
+    load_start = os.getloadavg()
     pairs = []
     for number in range(max(1, args.repeat)):
         order = "plain-first" if args.plain_first or number % 2 else "datavern-first"
@@ -325,12 +343,19 @@ def main() -> None:
             "longest lock held by one batch: "
             f"{max(p['datavern']['max_batch_lock_seconds'] for p in pairs) * 1000:.0f} ms"
         )
+    print(
+        "load average (1/5/15 min): start {:.2f} {:.2f} {:.2f}, end {:.2f} {:.2f} {:.2f}".format(
+            *load_start, *os.getloadavg()
+        )
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     result = {
         "rows": rows,
         "scale": args.scale,
         "batch_size": args.batch_size,
+        "parallel": args.parallel,
+        "load_average": {"start": load_start, "end": os.getloadavg()},
         "pairs": pairs,
         "median_ratio": median,
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},

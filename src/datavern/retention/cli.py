@@ -218,6 +218,16 @@ def run_command(
     batch_size: int = typer.Option(
         10_000, "--batch-size", "-b", help="Rows per batch: each batch is one short transaction."
     ),
+    parallel: int | None = typer.Option(
+        None,
+        "--parallel",
+        "-p",
+        help=(
+            "Connections sweeping one table at once on PostgreSQL, each locking one batch at "
+            "a time (1 to 8; default: DATAVERN_RETENTION_PARALLEL, else 2 or the number of "
+            "cores if fewer)."
+        ),
+    ),
     fresh: bool = typer.Option(
         False, "--fresh", help="Abandon an unfinished sweep and start anew (normally it continues)."
     ),
@@ -265,6 +275,7 @@ def run_command(
                 fresh=fresh,
                 progress=step,
                 on_start=started,
+                parallel=parallel,
             )
     except DatavernError as exc:
         _fail(exc)

@@ -29,12 +29,14 @@ import hmac
 import json
 import os
 import socket
+import threading
 import time as _time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -98,6 +100,9 @@ DEFAULT_BATCH_SIZE = 10_000
 MAX_BATCH_SIZE = 100_000
 MAX_REASON = 2000
 LOCK_RETRIES = 3
+PARALLEL_SETTING = "DATAVERN_RETENTION_PARALLEL"
+DEFAULT_PARALLEL = 2
+MAX_PARALLEL = 8
 
 
 class RetentionError(DatavernError):
@@ -1532,8 +1537,14 @@ Progress = Callable[[str, int, int], None]
 """Called with (rule, rows done, rows to do) as batches finish."""
 
 
-def run_sweep(run_id: str, *, actor: str, progress: Progress | None = None) -> RunView:
-    """Execute (or continue) run ``run_id`` to its end; returns the finished run."""
+def run_sweep(
+    run_id: str, *, actor: str, progress: Progress | None = None, parallel: int | None = None
+) -> RunView:
+    """Execute (or continue) run ``run_id`` to its end; returns the finished run.
+
+    ``parallel``: connections sweeping slices of a table at once on PostgreSQL (see
+    parallel_degree); elsewhere batches run one at a time."""
+    degree = parallel_degree(parallel)
     with session_scope() as session:
         run = session.get(SweepRun, run_id)
         if run is None:
@@ -1552,8 +1563,9 @@ def run_sweep(run_id: str, *, actor: str, progress: Progress | None = None) -> R
     failed: list[str] = []
     try:
         _sweep_rules(
-            run_id, rule_rows, entries, register, connectors, batch_size, actor, progress, failed
-        )
+            run_id, rule_rows, entries, register, connectors, batch_size, actor, progress, failed,
+            degree,
+        )  # fmt: skip
     finally:
         _close_bookkeeping()
     return _finish(run_id, actor, failed)
@@ -1569,6 +1581,7 @@ def _sweep_rules(
     actor: str,
     progress: Progress | None,
     failed: list[str],
+    degree: int = 1,
 ) -> None:
     for row in rule_rows:
         if row.state in ("done", "skipped"):
@@ -1579,7 +1592,9 @@ def _sweep_rules(
             failed.append(row.rule)
             continue
         try:
-            _sweep_rule(run_id, row, entry, register, connectors, batch_size, actor, progress)
+            _sweep_rule(
+                run_id, row, entry, register, connectors, batch_size, actor, progress, degree
+            )
         except (DatavernError, ConnectorError) as exc:
             _rule_failed(row.id, str(exc))
             failed.append(f"{row.rule}: {exc}")
@@ -1603,6 +1618,7 @@ def _sweep_rule(
     batch_size: int,
     actor: str,
     progress: Progress | None,
+    degree: int = 1,
 ) -> None:
     sweep = RuleSweep(entry, register, connectors, row.cutoff)
     problems = sweep.check()
@@ -1647,13 +1663,20 @@ def _sweep_rule(
     if pending is not None:
         # A batch was under way when the run stopped: what of it is still to do was not done.
         if pending.get("mode") == "blocks":
-            left = sweep.remaining_blocks(int(pending["lo"]), int(pending["hi"]))
-            if blocks:
-                next_block = int(pending["hi"]) if left == 0 else int(pending["lo"])
-                position = (next_block, int(pending["total"]))
+            # Slices noted on one or more connections; the saved position is below each.
+            slices = pending.get("slices") or [pending]
+            left = 0
+            finished_slices = 0
+            for noted in slices:
+                still = sweep.remaining_blocks(int(noted["lo"]), int(noted["hi"]))
+                finished_slices += 1 if int(noted["expected"]) - still > 0 else 0
+                left += still
+            if blocks and position is None:
+                position = (min(int(n["lo"]) for n in slices), int(pending["total"]))
             marker: tuple[Any, ...] | None = (
                 (BLOCKS, *position) if position is not None else last_key
             )
+            pending["expected"] = sum(int(n["expected"]) for n in slices)
         else:
             lo = tuple(pending["lo"]) if pending["lo"] is not None else None
             hi = tuple(pending["hi"])
@@ -1666,12 +1689,15 @@ def _sweep_rule(
             )
         finished = max(0, int(pending["expected"]) - left)
         done += finished
-        batches += 1 if finished else 0
-        _record(row.id, entry.spec.action, finished, marker, 0.0, batches_add=1 if finished else 0)
+        if pending.get("mode") != "blocks":
+            finished_slices = 1 if finished else 0
+        batches += finished_slices
+        _record(row.id, entry.spec.action, finished, marker, 0.0, batches_add=finished_slices)
     if blocks:
         switched = _sweep_blocks(
-            run_id, row, sweep, holds, position, batch_size, done, batches, total, progress
-        )
+            run_id, row, sweep, holds, position, batch_size, done, batches, total, progress,
+            degree,
+        )  # fmt: skip
         if switched is None:
             _finish_rule(row.id, sweep)
             return
@@ -1747,6 +1773,194 @@ BLOCKS = "__blocks__"
 MAX_STEP_FACTOR = 64
 
 
+def parallel_degree(value: int | None = None) -> int:
+    """How many connections a block sweep uses: ``value``, else the setting
+    DATAVERN_RETENTION_PARALLEL, else min(2, the machine's cores)."""
+    source = "parallel"
+    if value is None:
+        text = os.environ.get(PARALLEL_SETTING, "").strip()
+        if not text:
+            return max(1, min(DEFAULT_PARALLEL, os.cpu_count() or 1))
+        source = PARALLEL_SETTING
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+    if not 1 <= value <= MAX_PARALLEL:
+        raise InvalidInput(
+            Problem(f"the number of parallel connections is 1 to {MAX_PARALLEL}", path=source)
+        )
+    return value
+
+
+class _Slices:
+    """A block sweep's shared state: the slices handed out to its connections, what each
+    has noted, and what is done but not yet recorded. Everything is read and changed under
+    ``lock``, and each record written from it is consistent: every slice committed in the
+    company's database is either counted in the record or noted in its ``pending`` (to be
+    checked on resume), and the position saved (``frontier``) is below every slice not
+    known to be done, so a resumed run starts there and finds nothing twice."""
+
+    def __init__(
+        self,
+        run_id: str,
+        row: SweepRule,
+        sweep: RuleSweep,
+        holds: ActiveHolds,
+        start: int,
+        blocks_total: int,
+        step: int,
+        batch_size: int,
+        done: int,
+        batches: int,
+        total: int,
+        progress: Progress | None,
+    ) -> None:
+        self.lock = threading.Lock()
+        self.run_id = run_id
+        self.row = row
+        self.sweep = sweep
+        self.holds = holds
+        self.next_lo = start
+        self.blocks_total = blocks_total
+        self.step = step
+        self.max_step = step * MAX_STEP_FACTOR
+        self.batch_size = batch_size
+        self.done = done
+        self.batches = batches
+        self.handed = batches
+        self.total = total
+        self.progress = progress
+        self.open: dict[int, int] = {}  # slice number -> its first block
+        self.noted: dict[int, dict[str, int]] = {}  # slice number -> {lo, hi, expected}
+        self.unrecorded: list[tuple[int, float]] = []  # (rows, seconds) committed, not counted
+        self.stop = False
+        self.hold_changed = False
+        self.error: BaseException | None = None
+
+    def frontier(self) -> int:
+        return min([self.next_lo, *self.open.values()])
+
+    def take(self) -> tuple[int, int, int] | None:
+        """(slice number, first block, end block) of the next slice, or None when done."""
+        with self.lock:
+            if self.stop or self.next_lo >= self.blocks_total:
+                return None
+            lo = self.next_lo
+            hi = min(self.blocks_total, lo + self.step)
+            self.next_lo = hi
+            self.handed += 1
+            self.open[self.handed] = lo
+            return self.handed, lo, hi
+
+    def write(self) -> tuple[int, ...]:
+        """Record what is done and note what is under way, in one commit (under ``lock``);
+        returns the ids of the holds active now."""
+        rows = sum(count for count, _ in self.unrecorded)
+        seconds = max((s for _, s in self.unrecorded), default=0.0)
+        pending: dict[str, Any] | None = None
+        if self.noted:
+            pending = {
+                "mode": "blocks",
+                "total": self.blocks_total,
+                "slices": [self.noted[k] for k in sorted(self.noted)],
+            }
+        ids = _write_progress(
+            self.row.id,
+            self.run_id,
+            self.sweep.spec.action,
+            rows=rows,
+            batches=len(self.unrecorded),
+            seconds=seconds,
+            last_key=(BLOCKS, self.frontier(), self.blocks_total),
+            pending=pending,
+        )
+        self.unrecorded = []
+        return ids
+
+    def before_commit(self, number: int, lo: int, hi: int, count: int) -> bool:
+        """Note the slice (its rows still locked); False rolls it back."""
+        with self.lock:
+            if self.stop:
+                return False
+            self.noted[number] = {"lo": lo, "hi": hi, "expected": count}
+            ids = self.write()
+            if ids != self.holds.ids():
+                # A hold was added or ended meanwhile: every connection stops, the sweep
+                # continues under the new holds from the saved position.
+                del self.noted[number]
+                self.stop = True
+                self.hold_changed = True
+                return False
+        if _fault_hook is not None:
+            _fault_hook("noted", self.row.rule, number)
+        return True
+
+    def committed(self, number: int, lo: int, hi: int, count: int, seconds: float) -> None:
+        with self.lock:
+            del self.open[number]
+            self.noted.pop(number, None)
+            self.unrecorded.append((count, seconds))
+            self.batches += 1
+            self.done += count
+            # Aim the next slice at about batch_size due rows: as dense as this one was.
+            density = count / (hi - lo)
+            wanted = int(self.batch_size / density) if density > 0 else self.step * 2
+            self.step = max(1, min(self.max_step, wanted))
+            if self.progress is not None:
+                self.progress(self.row.rule, self.done, max(self.total, self.done))
+
+    def failed(self, error: BaseException) -> None:
+        with self.lock:
+            self.stop = True
+            if self.error is None:
+                self.error = error
+
+    def work(self) -> None:
+        """One connection's loop: slices until none is left or the sweep stops."""
+        try:
+            while True:
+                taken = self.take()
+                if taken is None:
+                    return
+                number, lo, hi = taken
+                attempts = 0
+                while True:
+                    try:
+                        result = self.sweep.apply_blocks(
+                            lo, hi, partial(self.before_commit, number, lo, hi)
+                        )
+                    except Locked:
+                        attempts += 1
+                        with self.lock:
+                            self.noted.pop(number, None)
+                        if attempts > LOCK_RETRIES:
+                            raise
+                        _time.sleep(0.5 * attempts)
+                        continue
+                    break
+                if result is None:
+                    return  # rolled back: the slice stays open, the position below it
+                count, seconds = result
+                if _fault_hook is not None:
+                    _fault_hook("written", self.row.rule, number)
+                self.committed(number, lo, hi, count, seconds)
+        except BaseException as exc:  # handed to the sweep's thread, raised there
+            self.failed(exc)
+
+    def sweep_all(self, degree: int) -> None:
+        """Run ``degree`` connections (this thread is one of them) until the end or a stop."""
+        helpers = [
+            threading.Thread(target=self.work, name=f"retention-slices-{n}", daemon=True)
+            for n in range(1, degree)
+        ]
+        for thread in helpers:
+            thread.start()
+        self.work()
+        for thread in helpers:
+            thread.join()
+
+
 def _sweep_blocks(
     run_id: str,
     row: SweepRule,
@@ -1758,80 +1972,44 @@ def _sweep_blocks(
     batches: int,
     total: int,
     progress: Progress | None,
+    degree: int = 1,
 ) -> tuple[ActiveHolds, int, int] | None:
     """Sweep slices of the table's blocks on PostgreSQL (TID range scans), each slice about
-    ``batch_size`` due rows: the same scan as one DELETE, committed a slice at a time.
+    ``batch_size`` due rows: the same scan as one DELETE, committed a slice at a time, on
+    ``degree`` connections at once (each holding the locks of one slice at a time).
 
-    The batch is noted in Datavern's database after the statement and before the commit,
+    A slice is noted in Datavern's database after its statement and before its commit,
     while its rows are still locked: a run stopped before the commit finds the rows still
     due (not done), one stopped after finds them gone (done), and counts them once.
 
     Returns None when done, or (holds, done, batches) when a new hold means the batch must
     name its rows: the caller continues by primary key.
     """
-    action = sweep.spec.action
     layout_blocks, per_block = sweep.block_layout()
     start, blocks_total = position if position is not None else (0, layout_blocks)
     step = max(1, int(batch_size / per_block))
-    max_step = step * MAX_STEP_FACTOR
-    recorded: tuple[int, tuple[Any, ...], float] | None = None
-    attempts = 0
-    lo = start
-    while lo < blocks_total and not sweep.whole_collection_held:
-        hi = min(blocks_total, lo + step)
-        note = {"mode": "blocks", "lo": lo, "hi": hi, "total": blocks_total}
-        batch_number = batches + 1
-
-        def before_commit(
-            count: int,
-            note: dict[str, Any] = note,
-            current: tuple[int, ...] = holds.ids(),
-            number: int = batch_number,
-        ) -> bool:
-            nonlocal recorded
-            ids = _checkpoint(row.id, run_id, action, recorded, {**note, "expected": count})
-            recorded = None
-            if ids != current:
-                return False
-            if _fault_hook is not None:
-                _fault_hook("noted", row.rule, number)
-            return True
-
-        try:
-            result = sweep.apply_blocks(lo, hi, before_commit)
-        except Locked:
-            attempts += 1
-            _checkpoint(row.id, run_id, action, recorded, None)
-            recorded = None
-            if attempts > LOCK_RETRIES:
-                raise
-            _time.sleep(0.5 * attempts)
-            continue
-        attempts = 0
-        if result is None:
-            # A hold was added or ended meanwhile: nothing of this slice was written.
-            _checkpoint(row.id, run_id, action, None, None)
-            with session_scope() as session:
-                holds = active_holds(session)
-            sweep.set_holds(holds)
-            if not sweep.block_mode():
-                return holds, done, batches
-            continue
-        count, seconds = result
-        if _fault_hook is not None:
-            _fault_hook("written", row.rule, batch_number)
-        batches += 1
-        done += count
-        recorded = (count, (BLOCKS, hi, blocks_total), seconds)
-        # Aim the next slice at about batch_size due rows: as dense as this one was.
-        density = count / (hi - lo)
-        wanted = int(batch_size / density) if density > 0 else step * 2
-        step = max(1, min(max_step, wanted))
-        lo = hi
-        if progress is not None:
-            progress(row.rule, done, max(total, done))
-    _checkpoint(row.id, run_id, action, recorded, None)
-    return None
+    while True:
+        state = _Slices(
+            run_id, row, sweep, holds, start, blocks_total, step, batch_size,
+            done, batches, total, progress,
+        )  # fmt: skip
+        if not sweep.whole_collection_held:
+            state.sweep_all(degree)
+        if state.error is not None:
+            # Nothing more is written: the last record is consistent (see _Slices).
+            raise state.error
+        with state.lock:
+            state.write()
+        done, batches, step = state.done, state.batches, state.step
+        if not state.hold_changed:
+            return None
+        # A hold was added or ended meanwhile: nothing of the stopped slices was written.
+        start = state.frontier()
+        with session_scope() as session:
+            holds = active_holds(session)
+        sweep.set_holds(holds)
+        if not sweep.block_mode():
+            return holds, done, batches
 
 
 @contextmanager
@@ -1921,21 +2099,52 @@ def _checkpoint(
     note: dict[str, Any] | None,
 ) -> tuple[int, ...]:
     """Record the batch just done and note the next one, in one commit; returns the ids of
-    the holds active now (so that the caller sees a hold added meanwhile).
+    the holds active now (so that the caller sees a hold added meanwhile)."""
+    if recorded is None:
+        return _write_progress(rule_id, run_id, action, pending=note)
+    count, last_key, seconds = recorded
+    return _write_progress(
+        rule_id,
+        run_id,
+        action,
+        rows=count,
+        batches=1,
+        seconds=seconds,
+        last_key=last_key,
+        pending=note,
+    )
+
+
+_KEEP = object()
+
+
+def _write_progress(
+    rule_id: int,
+    run_id: str,
+    action: str,
+    *,
+    rows: int = 0,
+    batches: int = 0,
+    seconds: float = 0.0,
+    last_key: Any = _KEEP,
+    pending: dict[str, Any] | None,
+) -> tuple[int, ...]:
+    """Add ``rows`` done in ``batches`` batches, save the position and the batches under
+    way, in one commit; returns the ids of the holds active now.
 
     A few statements, once per batch: it is most of what a sweep costs beyond the work."""
-    values: dict[str, Any] = {"pending": _store(note)}
-    if recorded is not None:
-        count, last_key, seconds = recorded
+    values: dict[str, Any] = {"pending": _store(pending)}
+    if batches:
         column = {"delete": SweepRule.deleted, "anonymise": SweepRule.anonymised}.get(
             action, SweepRule.aggregated
         )
-        values[column.key] = column + count
-        values["batches"] = SweepRule.batches + 1
+        values[column.key] = column + rows
+        values["batches"] = SweepRule.batches + batches
         values["max_batch_seconds"] = case(
             (SweepRule.max_batch_seconds < seconds, seconds),
             else_=SweepRule.max_batch_seconds,
         )
+    if last_key is not _KEEP:
         values["last_key"] = _store(last_key)
     now = clock.now()
     with _bookkeeping() as session:
@@ -2162,8 +2371,10 @@ def run(
     fresh: bool = False,
     progress: Progress | None = None,
     on_start: Callable[[StartResult], None] | None = None,
+    parallel: int | None = None,
 ) -> RunView:
     """Start (or continue) a sweep and run it to the end."""
+    parallel_degree(parallel)  # a bad number is refused before anything starts
     with session_scope() as session:
         started = start_run(
             session,
@@ -2175,4 +2386,4 @@ def run(
         )
     if on_start is not None:
         on_start(started)
-    return run_sweep(started.run_id, actor=actor, progress=progress)
+    return run_sweep(started.run_id, actor=actor, progress=progress, parallel=parallel)
