@@ -45,6 +45,7 @@ from datavern.core.config import get_settings
 from datavern.core.db import session_scope
 from datavern.core.errors import DatavernError, InvalidInput, NotFound, Problem
 from datavern.core.i18n import LANGUAGES, Lang
+from datavern.dsr import crypto
 from datavern.register.schema import Register
 
 CONTACT_CATEGORIES: Final[dict[str, str]] = {
@@ -385,6 +386,49 @@ def _told(session: Session, breach_id: int) -> set[str]:
     )
 
 
+JOB_KEY: Final = "job"
+"""Key in a notice run's counts holding its selection, sealed, while the run is unfinished
+(the job reads it to select the people again; it is removed when the run is done)."""
+
+
+@dataclass(frozen=True)
+class QueuedNotice:
+    run_id: int
+    message_number: int
+    warnings: list[str]
+
+
+def _warnings(current: Any) -> list[str]:
+    warnings: list[str] = []
+    level = current.risk.get("level") if current.risk else None
+    if level != "high_risk":
+        warnings.append("the risk is not assessed as high, so art. 34 does not require this notice")
+    if current.exception:
+        warnings.append(
+            f"an art. 34(3)({current.exception.get('letter')}) exception is recorded for "
+            "this breach"
+        )
+    return warnings
+
+
+def _check_selection(session: Session, selection_text: str, channel: Channel) -> None:
+    """The selection parses and fits the applied register (no dataset is read)."""
+    from datavern.register.service import current_register
+
+    selection = parse(selection_text)
+    try:
+        _version, register = current_register(session)
+    except NotFound:
+        raise InvalidInput(
+            Problem(
+                "no register is applied, so no dataset is known to select from "
+                "(run `datavern register apply`)",
+                path="select",
+            )
+        ) from None
+    resolve(register, selection, channel)
+
+
 def notify_subjects(
     breach_id: int,
     selection_text: str,
@@ -399,32 +443,45 @@ def notify_subjects(
     batch_size: int = BATCH_SIZE,
     deliver_now: bool = True,
 ) -> NoticeResult:
-    """Select the people affected, and (unless ``dry_run``) tell each of them once.
+    """Select the people affected, and (unless ``dry_run``) tell each of them once, now.
 
-    Runs in its own transactions (one to prepare, one per batch, one to finish)
-    on the database at ``url`` (default: the configured one).
+    The same as :func:`queue_notice` followed by :func:`send_notice` in this process.
     """
+    if not dry_run:
+        queued = queue_notice(
+            breach_id,
+            selection_text,
+            channel,
+            lang,
+            actor=actor,
+            custom_message=custom_message,
+            url=url,
+        )
+        try:
+            return send_notice(
+                queued.run_id,
+                url=url,
+                sms_sender=sms_sender,
+                batch_size=batch_size,
+                deliver_now=deliver_now,
+                warnings=queued.warnings,
+            )
+        except InvalidInput:
+            # The selection failed while reading the rows: nobody was told; the run
+            # is not kept (bad input stores nothing).
+            _discard(queued.run_id, url)
+            raise
     from datavern.breaches.service import _register
 
     known_channel = _parse_channel(channel)
     known_lang = _parse_lang(lang)
-    warnings: list[str] = []
     with session_scope(url) as session:
         breach = _breach(session, breach_id)
         current = _latest(session, breach)
         register = _register(session)
         message = compose(dict(current.facts), register, known_channel, known_lang, custom_message)
         selected = select_recipients(session, selection_text, known_channel)
-        level = current.risk.get("level") if current.risk else None
-        if level != "high_risk":
-            warnings.append(
-                "the risk is not assessed as high, so art. 34 does not require this notice"
-            )
-        if current.exception:
-            warnings.append(
-                f"an art. 34(3)({current.exception.get('letter')}) exception is recorded for "
-                "this breach"
-            )
+        warnings = _warnings(current)
         already = _told(session, breach_id)
         todo = [r for r in selected.recipients if r.hash not in already]
         redacted = rules.selection_text(parse(selection_text), redact_text=True)
@@ -435,31 +492,58 @@ def notify_subjects(
             "invalid_addresses": selected.invalid,
             "without_address": selected.missing,
         }
-        if dry_run:
-            audit.record(
-                session,
-                "breach.notify_subjects.dry_run",
-                target(breach_id),
-                {"channel": known_channel, "lang": known_lang, "selection": redacted, **counts},
-                actor=actor,
-            )
-            return NoticeResult(
-                breach_id,
-                known_channel,
-                known_lang,
-                True,
-                message,
-                None,
-                None,
-                len(selected.recipients),
-                selected.rows,
-                counts["already_told"],
-                0,
-                0,
-                selected.invalid,
-                selected.missing,
-                warnings,
-            )
+        audit.record(
+            session,
+            "breach.notify_subjects.dry_run",
+            target(breach_id),
+            {"channel": known_channel, "lang": known_lang, "selection": redacted, **counts},
+            actor=actor,
+        )
+    return NoticeResult(
+        breach_id,
+        known_channel,
+        known_lang,
+        True,
+        message,
+        None,
+        None,
+        len(selected.recipients),
+        selected.rows,
+        counts["already_told"],
+        0,
+        0,
+        selected.invalid,
+        selected.missing,
+        warnings,
+    )
+
+
+def queue_notice(
+    breach_id: int,
+    selection_text: str,
+    channel: str,
+    lang: str,
+    *,
+    actor: str,
+    custom_message: str | None = None,
+    url: str | None = None,
+) -> QueuedNotice:
+    """Check the selection, store the message and a run ``queued`` for the job
+    (``breach.notify_subjects``, see tasks.py) that selects the people and tells them.
+
+    Bad input raises InvalidInput and stores nothing."""
+    from datavern.breaches.service import _register
+
+    known_channel = _parse_channel(channel)
+    known_lang = _parse_lang(lang)
+    with session_scope(url) as session:
+        breach = _breach(session, breach_id)
+        current = _latest(session, breach)
+        register = _register(session)
+        message = compose(dict(current.facts), register, known_channel, known_lang, custom_message)
+        _check_selection(session, selection_text, known_channel)
+        selection = parse(selection_text)
+        redacted = rules.selection_text(selection, redact_text=True)
         message_row = _message_row(session, breach_id, known_channel, known_lang, message, actor)
         run = BreachNoticeRun(
             breach_id=breach_id,
@@ -467,27 +551,132 @@ def notify_subjects(
             channel=known_channel,
             lang=known_lang,
             selection=redacted,
-            source=selected.source,
-            state="running",
-            counts=counts,
+            source=selection.address,
+            state="queued",
+            counts={JOB_KEY: {"selection": crypto.seal(selection_text)}},
             started_at=clock.now(),
             created_by=actor,
         )
         session.add(run)
         session.flush()
-        run_id, message_id, message_number = run.id, message_row.id, message_row.number
+        audit.record(
+            session,
+            "breach.notify_subjects.queued",
+            target(breach_id),
+            {
+                "run": run.id,
+                "channel": known_channel,
+                "lang": known_lang,
+                "message_version": message_row.number,
+                "selection": redacted,
+            },
+            actor=actor,
+        )
+        return QueuedNotice(run.id, message_row.number, _warnings(current))
+
+
+def unfinished_runs(session: Session, breach_id: int | None = None) -> list[BreachNoticeRun]:
+    """Notice runs queued, running or failed (a job that was killed leaves one running)."""
+    query = select(BreachNoticeRun).where(
+        BreachNoticeRun.state.in_(("queued", "running", "failed"))
+    )
+    if breach_id is not None:
+        query = query.where(BreachNoticeRun.breach_id == breach_id)
+    return list(session.execute(query.order_by(BreachNoticeRun.id)).scalars())
+
+
+def public_counts(counts: dict[str, Any]) -> dict[str, Any]:
+    """A run's counts without the job's sealed selection."""
+    return {k: v for k, v in counts.items() if k != JOB_KEY}
+
+
+def send_notice(
+    run_id: int,
+    *,
+    url: str | None = None,
+    sms_sender: Any = None,
+    batch_size: int = BATCH_SIZE,
+    deliver_now: bool = True,
+    warnings: list[str] | None = None,
+) -> NoticeResult:
+    """Tell everyone run ``run_id`` selects who has not been told yet; resumable.
+
+    Run again after a kill (or delivered twice by a queue), it selects the people again
+    and skips everyone already told: the notice record, the outbox entry and the run's
+    progress commit together, batch by batch, and each batch looks again at who was told.
+    A run already done does nothing."""
+    with session_scope(url) as session:
+        run = session.get(BreachNoticeRun, run_id)
+        if run is None:
+            raise NotFound(f"no notice run {run_id}; `datavern breach notices ID` lists them")
+        breach_id, known_channel, known_lang = run.breach_id, run.channel, run.lang
+        message_row = session.get(BreachMessage, run.message_id)
+        assert message_row is not None
+        message = Message(message_row.subject, message_row.body)
+        message_id, message_number = message_row.id, message_row.number
+        job = dict(run.counts).get(JOB_KEY)
+        if run.state == "done" or job is None:
+            return _result(run, message, message_number, warnings or [])
+        if warnings is None:
+            warnings = _warnings(_latest(session, _breach(session, breach_id)))
+        selection_text = crypto.unseal(job["selection"], "a breach notice's selection")
+        redacted = run.selection
+        before = dict(run.counts)
+        sent_before = int(before.get("sent", 0))
+        run.state = "running"
+        run.error = None
+    try:
+        with session_scope(url) as session:
+            selected = select_recipients(session, selection_text, known_channel)
+            already = _told(session, breach_id)
+    except DatavernError as exc:
+        # Nobody was selected, so nobody was told by this attempt.
+        with session_scope(url) as session:
+            run_row = session.get(BreachNoticeRun, run_id)
+            assert run_row is not None
+            run_row.state = "failed"
+            run_row.error = str(exc)
+        raise
+    todo = [r for r in selected.recipients if r.hash not in already]
+    counts: dict[str, Any] = {
+        "rows": selected.rows,
+        "recipients": len(selected.recipients),
+        "already_told": max(0, len(selected.recipients) - len(todo) - sent_before),
+        "invalid_addresses": selected.invalid,
+        "without_address": selected.missing,
+        "to_tell": len(todo),
+    }
     sender = sms_sender
     if known_channel == "sms" and sender is None:
         from datavern.notify.sms import sms_sender as configured
 
         sender = configured()
-    sent = failed = 0
-    queued: list[str] = []
+    sent, failed = sent_before, 0
+    delivery: dict[str, int] | None = None
+    attempted: set[str] = set()
     error: str | None = None
     try:
+        with session_scope(url) as session:
+            run_row = session.get(BreachNoticeRun, run_id)
+            assert run_row is not None
+            run_row.counts = {**counts, "sent": sent, "failed": 0, JOB_KEY: job}
         for batch in _chunks(todo, batch_size):
+            queued: list[str] = []
             with session_scope(url) as session:
+                # Told meanwhile (by another sending, or this one delivered twice)?
+                told_now = set(
+                    session.execute(
+                        select(BreachNotice.recipient_hash).where(
+                            BreachNotice.breach_id == breach_id,
+                            BreachNotice.status == "sent",
+                            BreachNotice.recipient_hash.in_([r.hash for r in batch]),
+                        )
+                    ).scalars()
+                )
                 for recipient in batch:
+                    if recipient.hash in told_now:
+                        counts["already_told"] += 1
+                        continue
                     ok, reference, problem = _send_one(
                         session, known_channel, known_lang, recipient, message, sender, breach_id
                     )
@@ -509,19 +698,27 @@ def notify_subjects(
                             queued.append(reference)
                     else:
                         failed += 1
+                run_row = session.get(BreachNoticeRun, run_id)
+                assert run_row is not None
+                run_row.counts = {**counts, "sent": sent, "failed": failed, JOB_KEY: job}
+            if queued and deliver_now:
+                attempted.update(queued)
+                delivery = _add_delivery(delivery, _deliver(url, queued))
     except DatavernError as exc:
         error = str(exc)
-    delivery = None
-    if queued and deliver_now and known_channel == "email":
-        from datavern.notify.email import deliver
-
-        delivery = deliver(url=url, ids=queued, limit=len(queued)).as_json()
+    if deliver_now and known_channel == "email" and not error:
+        # Messages of this run queued before a kill and not delivered yet.
+        earlier = [ref for ref in _undelivered(url, run_id) if ref not in attempted]
+        if earlier:
+            delivery = _add_delivery(delivery, _deliver(url, earlier))
     with session_scope(url) as session:
         run_row = session.get(BreachNoticeRun, run_id)
         assert run_row is not None
         final: dict[str, Any] = {**counts, "sent": sent, "failed": failed}
         if delivery is not None:
             final["delivery"] = delivery
+        if error:
+            final[JOB_KEY] = job  # kept for the next attempt
         run_row.counts = final
         run_row.state = "failed" if error else "done"
         run_row.error = error
@@ -536,14 +733,15 @@ def notify_subjects(
                 "lang": known_lang,
                 "message_version": message_number,
                 "selection": redacted,
-                **final,
+                **public_counts(final),
             },
-            actor=actor,
+            actor=run_row.created_by,
         )
     if error:
         raise DatavernError(
-            f"sending stopped after {sent} message(s): {error}; run the same command again "
-            "to continue (people already told are skipped)"
+            f"sending stopped after {sent} message(s): {error}; continue with "
+            f"`datavern breach notices {breach_id} --resume {run_id}` "
+            "(people already told are skipped)"
         )
     return NoticeResult(
         breach_id,
@@ -563,6 +761,92 @@ def notify_subjects(
         warnings,
         delivery,
     )
+
+
+def _discard(run_id: int, url: str | None) -> None:
+    with session_scope(url) as session:
+        run = session.get(BreachNoticeRun, run_id)
+        if run is None:
+            return
+        told = session.execute(
+            select(BreachNotice.id).where(BreachNotice.run_id == run_id).limit(1)
+        ).first()
+        if told is not None:  # pragma: no cover - the selection failed before any sending
+            return
+        message_id = run.message_id
+        session.delete(run)
+        session.flush()
+        used = session.execute(
+            select(BreachNoticeRun.id).where(BreachNoticeRun.message_id == message_id).limit(1)
+        ).first()
+        if used is None:
+            message = session.get(BreachMessage, message_id)
+            if message is not None:
+                session.delete(message)
+
+
+def _result(
+    run: BreachNoticeRun, message: Message, message_number: int, warnings: list[str]
+) -> NoticeResult:
+    counts = run.counts or {}
+    return NoticeResult(
+        run.breach_id,
+        run.channel,
+        run.lang,
+        False,
+        message,
+        message_number,
+        run.id,
+        int(counts.get("recipients", 0)),
+        int(counts.get("rows", 0)),
+        int(counts.get("already_told", 0)),
+        int(counts.get("sent", 0)),
+        int(counts.get("failed", 0)),
+        int(counts.get("invalid_addresses", 0)),
+        int(counts.get("without_address", 0)),
+        warnings,
+        counts.get("delivery"),
+    )
+
+
+def _deliver(url: str | None, ids: list[str]) -> dict[str, int]:
+    from datavern.notify.email import deliver
+
+    result: dict[str, int] = deliver(url=url, ids=ids, limit=len(ids)).as_json()
+    return result
+
+
+def _add_delivery(total: dict[str, int] | None, more: dict[str, int]) -> dict[str, int]:
+    merged = dict(total or {})
+    for key, value in more.items():
+        merged[key] = merged.get(key, 0) + int(value)
+    return merged
+
+
+def _undelivered(url: str | None, run_id: int) -> list[str]:
+    from datavern.notify.models import OutboxMessage
+
+    with session_scope(url) as session:
+        refs = [
+            ref
+            for ref in session.execute(
+                select(BreachNotice.delivery_ref).where(
+                    BreachNotice.run_id == run_id,
+                    BreachNotice.status == "sent",
+                    BreachNotice.delivery_ref.is_not(None),
+                )
+            ).scalars()
+            if ref
+        ]
+        if not refs:
+            return []
+        return list(
+            session.execute(
+                select(OutboxMessage.id).where(
+                    OutboxMessage.id.in_(refs), OutboxMessage.status == "pending"
+                )
+            ).scalars()
+        )
 
 
 def _send_one(
@@ -654,7 +938,9 @@ __all__ = [
     "compose",
     "notify_subjects",
     "preview",
+    "queue_notice",
     "recipient_hash",
     "select_recipients",
+    "send_notice",
     "was_told",
 ]
