@@ -3,7 +3,7 @@
 Run as its own process so that it does not share the server's interpreter:
 
     python bench/consent/load.py --url http://127.0.0.1:8765/path?x=1 --paths paths.txt \
-        --cookie "datavern_session=..." --concurrency 32 --seconds 10
+        --header "Authorization: Bearer dv_..." --concurrency 8 --seconds 10
 
 Each connection sends one request at a time and waits for the whole answer (a
 closed loop). ``--paths`` is a file of request paths used round-robin (different
@@ -69,6 +69,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         with open(args.paths, encoding="utf-8") as handle:
             paths = [line.strip() for line in handle if line.strip()]
     extra = f"Cookie: {args.cookie}\r\n" if args.cookie else ""
+    extra += "".join(f"{h}\r\n" for h in args.header)
     requests = [
         (
             f"GET {p} HTTP/1.1\r\nHost: {host}:{port}\r\n{extra}Accept: application/json\r\n\r\n"
@@ -123,6 +124,7 @@ def main() -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--paths", help="File of request paths (one per line), round-robin.")
     parser.add_argument("--cookie", default="")
+    parser.add_argument("--header", action="append", default=[], help="'Name: value', repeatable")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)

@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -82,7 +83,7 @@ def _prepare(backend: str, appends: int) -> dict[str, Any]:
     from datavern.core.config import reset_settings
 
     reset_settings()
-    from datavern.accounts import service as accounts
+    from datavern.accounts import tokens
     from datavern.consent import service
     from datavern.core.db import dispose_engines, migrate, session_scope
     from datavern.register.loader import load_register
@@ -139,10 +140,8 @@ def _prepare(backend: str, appends: int) -> dict[str, Any]:
     verify_s = time.perf_counter() - start
 
     with session_scope(url) as session:
-        user = accounts.create_user(
-            session, "bench-agent", "et langt benkepassord 1", "agent", actor="bench"
-        )
-        token = accounts.create_session(session, user).token
+        # How a company's systems call may-process: an API token with consent:read.
+        token = tokens.create_token(session, "bench", ["consent:read"], actor="bench")
     dispose_engines()
     return {
         "url": url,
@@ -177,6 +176,10 @@ def _serve(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[
             "-m",
             "uvicorn",
             *args,
+            "--http",
+            "httptools",
+            "--loop",
+            "uvloop",
             "--host",
             "127.0.0.1",
             "--port",
@@ -213,7 +216,60 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def _load(url: str, paths: Path, cookie: str, opts: argparse.Namespace) -> dict[str, Any]:
+def wrk_path() -> str | None:
+    """wrk (a load generator in C), installed with apt-get when missing; None if it cannot
+    be had (the benchmark then falls back to load.py and says so)."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    apt = ["apt-get", "install", "-y", "-q", "wrk"]
+    if os.geteuid() != 0:
+        apt = ["sudo", "-n", *apt]
+    print("wrk is missing; trying: " + " ".join(apt), flush=True)
+    try:
+        subprocess.run(apt, check=True, capture_output=True, timeout=300)
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"could not install wrk ({type(exc).__name__}); using load.py", flush=True)
+        return None
+    return shutil.which("wrk")
+
+
+def _wrk(wrk: str, url: str, paths: Path, auth: str, seconds: float, c: int) -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            wrk,
+            "-t1",
+            f"-c{c}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(REPO / "bench" / "consent" / "paths.lua"),
+            url,
+            "--",
+            str(paths),
+            auth,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    line = next(x for x in out.stdout.splitlines() if x.startswith("WRK_JSON "))
+    raw = json.loads(line[len("WRK_JSON ") :])
+    errors = sum(v for k, v in raw.items() if k.startswith("errors_"))
+    return {
+        "requests": raw["requests"],
+        "errors": errors,
+        "rps": round(raw["requests"] / raw["duration_s"], 1),
+        **{k: round(raw[k], 2) for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms", "mean_ms")},
+        "tool": "wrk",
+    }
+
+
+def _load(url: str, paths: Path, auth: str, opts: argparse.Namespace) -> dict[str, Any]:
+    if opts.wrk:
+        _wrk(opts.wrk, url, paths, auth, opts.warmup, opts.connections)  # warm-up, not kept
+        return _wrk(opts.wrk, url, paths, auth, opts.seconds, opts.connections)
     out = subprocess.run(
         [
             PYTHON,
@@ -222,10 +278,9 @@ def _load(url: str, paths: Path, cookie: str, opts: argparse.Namespace) -> dict[
             url,
             "--paths",
             str(paths),
-            "--cookie",
-            cookie,
+            *(["--header", f"Authorization: {auth}"] if auth else []),
             "--concurrency",
-            str(opts.concurrency),
+            str(opts.connections),
             "--seconds",
             str(opts.seconds),
             "--warmup",
@@ -236,6 +291,7 @@ def _load(url: str, paths: Path, cookie: str, opts: argparse.Namespace) -> dict[
         text=True,
     )
     result: dict[str, Any] = json.loads(out.stdout)
+    result["tool"] = "load.py"
     return result
 
 
@@ -246,8 +302,9 @@ def _paths(home: Path, name: str, template: str, subjects: int) -> Path:
     return path
 
 
-def _check_answer(port: int, cookie: str, path: str) -> None:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Cookie": cookie})
+def _check_answer(port: int, auth: str, path: str) -> None:
+    headers = {"Authorization": auth} if auth else {}
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
     with urllib.request.urlopen(request, timeout=10) as response:
         body = json.loads(response.read())
     if "allowed" not in body and "status" not in body and "decision" not in body:
@@ -264,7 +321,7 @@ def bench_backend(backend: str, opts: argparse.Namespace) -> dict[str, Any]:
         "DATAVERN_DATABASE_URL": prep["url"],
         "PYTHONPATH": str(REPO / "src"),
     }
-    cookie = f"datavern_session={prep['token']}"
+    auth = f"Bearer {prep['token']}"
     subjects = prep["subjects"]
     paths = {
         "may_process": _paths(
@@ -285,11 +342,11 @@ def bench_backend(backend: str, opts: argparse.Namespace) -> dict[str, Any]:
     )
     try:
         _check_answer(
-            port, cookie, "/api/v1/consent/may-process?subject=account:1&purpose=statistikk"
+            port, auth, "/api/v1/consent/may-process?subject=account:1&purpose=statistikk"
         )
         for name in ("may_process", "state"):
             print(f"[{backend}] {name} over HTTP ...", flush=True)
-            reads[name] = _load(f"http://127.0.0.1:{port}/", paths[name], cookie, opts)
+            reads[name] = _load(f"http://127.0.0.1:{port}", paths[name], auth, opts)
     finally:
         _stop(server)
     port = _free_port()
@@ -301,7 +358,7 @@ def bench_backend(backend: str, opts: argparse.Namespace) -> dict[str, Any]:
     try:
         _check_answer(port, "", "/state?subject=account:1&purpose=statistikk")
         print(f"[{backend}] reference (bare Starlette + plain SELECT) ...", flush=True)
-        reads["reference"] = _load(f"http://127.0.0.1:{port}/", paths["reference"], "", opts)
+        reads["reference"] = _load(f"http://127.0.0.1:{port}", paths["reference"], "", opts)
     finally:
         _stop(server)
     ref = reads["reference"]["rps"] or 1
@@ -317,17 +374,33 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--appends", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--load-generator", choices=("wrk", "load.py"), default="wrk", dest="generator"
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     opts = parser.parse_args()
+    opts.wrk = wrk_path() if opts.generator == "wrk" else None
+    tool = (
+        f"wrk ({opts.wrk}), 1 thread"
+        if opts.wrk
+        else "load.py (Python asyncio: it takes CPU from the server, figures are lower)"
+    )
+    setup = (
+        f"load generator: {tool}, {opts.connections} keep-alive connections, random subjects; "
+        f"server: uvicorn --http httptools --loop uvloop --workers {opts.workers} on "
+        f"{os.cpu_count()} CPUs; reads authenticated with an API token (consent:read)"
+    )
+    print(setup, flush=True)
     results: dict[str, Any] = {
         "when": datetime.now().isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
         # Other work on the machine skews absolute numbers; the ratio to the reference,
         # measured minutes apart in the same run, much less so.
         "load_average_at_start": os.getloadavg(),
-        "options": vars(opts),
+        "options": {k: v for k, v in vars(opts).items()},
+        "setup": setup,
         "backends": {},
     }
     for backend in opts.backends.split(","):
@@ -368,6 +441,7 @@ def main() -> None:
         f"\nload average at start {results['load_average_at_start'][0]:.1f}, "
         f"at end {results['load_average_at_end'][0]:.1f} ({os.cpu_count()} CPUs)"
     )
+    print(setup)
     print(f"written to {out.relative_to(REPO)}")
 
 

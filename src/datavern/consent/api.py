@@ -27,13 +27,16 @@ import os
 from collections.abc import Callable
 from datetime import date, datetime
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any, Literal, TypeVar
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from datavern.accounts import service as accounts
 from datavern.accounts import tokens
@@ -477,7 +480,11 @@ def _fast_read(
 ) -> Response:
     session = _sessions(request.app.state.database_url)()
     try:
-        _actor_name, head = _caller_in(session, request, READ)
+        try:
+            _actor_name, head = _caller_in(session, request, READ)
+        except HTTPException as exc:
+            session.rollback()
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
         response = _answer(lambda: JSONResponse(work(session, head)), "query")
         session.commit()
         return response  # type: ignore[no-any-return]
@@ -522,7 +529,7 @@ _AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     summary="The current consent of a subject for a purpose",
     responses=_AUTH_RESPONSES,
 )
-def state(
+async def state(
     request: Request,
     subject: str = Query(max_length=320),
     purpose: str = Query(max_length=200),
@@ -538,7 +545,7 @@ def state(
     summary="May the subject's data be processed for this purpose now?",
     responses=_AUTH_RESPONSES,
 )
-def may_process(
+async def may_process(
     request: Request,
     subject: str = Query(max_length=320),
     purpose: str = Query(max_length=200),
@@ -656,6 +663,47 @@ def verify(
 ) -> Any:
     with db(request) as session:
         return service.verify_ledger(session).as_json()
+
+
+_READS: dict[str, Callable[[str, str], Callable[[Session, service.Head | None], Any]]] = {
+    "/api/v1/consent/state": lambda subject, purpose: (
+        lambda session, head: service.state(session, subject, purpose, head=head).as_json()
+    ),
+    "/api/v1/consent/may-process": lambda subject, purpose: (
+        lambda session, head: service.may_process(session, subject, purpose, head=head).as_json()
+    ),
+}
+
+
+class FastReads:
+    """Pure ASGI: ``GET /api/v1/consent/state`` and ``/may-process`` with exactly one
+    ``subject`` and one ``purpose`` go straight to ``_fast_read``, past the framework's
+    route matching, dependency solving and parameter models (most of the time of such
+    a request). Anything else (a missing, repeated or too long parameter, another
+    method) goes on to the routes above, which answer it as before. Put it inside the
+    security-header and request-log middleware: they apply to these answers too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        # What the request log reads from scope["route"]: the route's path template.
+        self.routes = {path: SimpleNamespace(path=path) for path in _READS}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        read = _READS.get(scope.get("path", "")) if scope["type"] == "http" else None
+        if read is not None and scope["method"] == "GET":
+            pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            given = dict(pairs)
+            if (
+                len(pairs) == 2
+                and len(given.get("subject", "x" * 321)) <= 320
+                and len(given.get("purpose", "x" * 201)) <= 200
+            ):
+                scope["route"] = self.routes[scope["path"]]  # for the request log
+                work = read(given["subject"], given["purpose"])
+                response = _fast_read(Request(scope, receive), work)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 router.include_router(public)

@@ -1,0 +1,92 @@
+"""Profile one kind of consent read in process (no HTTP, no load generator): the ASGI app
+called directly, N times, under cProfile. Uses the database a run of run.py left in
+bench/.work/consent-sqlite (or DATAVERN_DATABASE_URL).
+
+    .venv/bin/python bench/consent/profile_read.py [may-process|state] [N]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import os
+import pstats
+import random
+import secrets
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+HOME = REPO / "bench" / ".work" / "consent-sqlite"
+os.environ.setdefault("DATAVERN_DATA_DIR", str(HOME))
+os.environ.setdefault("DATAVERN_DATABASE_URL", f"sqlite:///{HOME / 'datavern.db'}")
+
+
+def main() -> None:
+    from datavern.accounts import tokens
+    from datavern.core.db import session_scope
+    from datavern.web.app import create_app
+
+    what = sys.argv[1] if len(sys.argv) > 1 else "may-process"
+    n = int(sys.argv[2]) if len(sys.argv) > 2 else 3000
+    with session_scope() as session:
+        token = tokens.create_token(
+            session, f"profile-{secrets.token_hex(4)}", ["consent:read"], actor="bench"
+        )
+    app = create_app()
+    auth = f"Bearer {token}".encode()
+    rng = random.Random(5)
+
+    async def one() -> int:
+        query = f"subject=account:{rng.randrange(1000)}&purpose=statistikk".encode()
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": f"/api/v1/consent/{what}",
+            "raw_path": f"/api/v1/consent/{what}".encode(),
+            "query_string": query,
+            "root_path": "",
+            "headers": [(b"host", b"127.0.0.1"), (b"authorization", auth)],
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 80),
+        }
+        status = 0
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])  # type: ignore[call-overload]
+
+        await app(scope, receive, send)  # type: ignore[arg-type]
+        return status
+
+    async def many(k: int) -> None:
+        for _ in range(k):
+            status = await one()
+            assert status == 200, status
+
+    asyncio.run(many(200))  # warm
+    start = time.perf_counter()
+    asyncio.run(many(n))
+    print(f"{what}: {(time.perf_counter() - start) / n * 1e6:.0f} us per request in process")
+    profile = cProfile.Profile()
+    profile.enable()
+    asyncio.run(many(n))
+    profile.disable()
+    if os.environ.get("CALLERS"):
+        pstats.Stats(profile).print_callers(os.environ["CALLERS"])
+        return
+    pstats.Stats(profile).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
+        int(os.environ.get("TOP", "45"))
+    )
+
+
+if __name__ == "__main__":
+    main()
