@@ -43,6 +43,7 @@ def _register_groups() -> None:
     from datavern.connectors.cli import app as connection_app
     from datavern.consent.cli import app as consent_app
     from datavern.dsr.cli import app as dsr_app
+    from datavern.dsr.requests_cli import app as requests_app
     from datavern.jobs.cli import worker
     from datavern.jobs.scheduler import scheduler
     from datavern.notices.cli import app as notice_app
@@ -60,6 +61,7 @@ def _register_groups() -> None:
     app.add_typer(db_app, name="db")
     app.add_typer(connection_app, name="connection")
     app.add_typer(dsr_app, name="dsr")
+    app.add_typer(requests_app, name="requests")
     app.add_typer(consent_app, name="consent")
     app.add_typer(retention_app, name="retention")
     app.add_typer(breach_app, name="breach")
