@@ -10,6 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 NB: dict[str, str] = {
+    # admin: the audit page's check of the ledger
+    "ledger_ok": "Samtykkeloggen er intakt: {n} beslutninger kontrollert.",
+    "ledger_tampered": "Samtykkeloggen er endret ved beslutning {seq}{named}. {n} beslutninger "
+    "før den er i orden.",
     # admin: overview
     "consent_heading": "Samtykker",
     "consent_lead": "Hvem som har sagt ja og nei til hva, med teksten de fikk se. Hver beslutning "
@@ -136,6 +140,9 @@ NB: dict[str, str] = {
 }
 
 EN: dict[str, str] = {
+    "ledger_ok": "The consent ledger is intact: {n} records verified.",
+    "ledger_tampered": "The consent ledger was altered at record {seq}{named}. The {n} records "
+    "before it are sound.",
     "consent_heading": "Consents",
     "consent_lead": "Who said yes and no to what, with the text they were shown. Every decision "
     "is in a chain that shows whether anything was changed afterwards.",

@@ -427,7 +427,11 @@ AUDIT_PAGE_SIZE = 100
 
 
 def _audit_page(
-    request: Request, principal: Principal, result: audit.VerifyResult | None
+    request: Request,
+    principal: Principal,
+    result: audit.VerifyResult | None,
+    ledger: Any = None,
+    ledger_message: str = "",
 ) -> Response:
     with db(request) as session:
         entries = (
@@ -453,7 +457,7 @@ def _audit_page(
     return render_admin(
         request,
         "admin/audit.html",
-        {"entries": rows, "result": result},
+        {"entries": rows, "result": result, "ledger": ledger, "ledger_message": ledger_message},
         principal=principal,
         active="audit",
         title_key="nav_audit",
@@ -471,9 +475,22 @@ def audit_page(
 def audit_verify(
     request: Request, principal: Principal = Depends(require(Permission.view_audit))
 ) -> Response:
+    """The audit log's chain and the consent ledger's (like `datavern audit verify`)."""
+    from datavern.consent.messages import translate as consent_text
+    from datavern.consent.service import verify_ledger
+
     with db(request) as session:
         result = audit.verify(session)
-    return _audit_page(request, principal, result)
+        ledger = verify_ledger(session)
+    lang = admin_lang(request)
+    if ledger.ok:
+        ledger_message = consent_text(lang, "ledger_ok", n=ledger.records)
+    else:
+        named = f" (id {ledger.first_bad_id})" if ledger.first_bad_id else ""
+        ledger_message = consent_text(
+            lang, "ledger_tampered", seq=ledger.first_bad_seq, named=named, n=ledger.records
+        )
+    return _audit_page(request, principal, result, ledger, ledger_message)
 
 
 # --- users ----------------------------------------------------------------------------------
