@@ -335,10 +335,40 @@ def test_notify_the_people_affected_with_a_preview_first(
     sent = client.post(url + "/notify", data={**base, "action": "send"})
     assert sent.status_code == 303
     assert sent.headers["location"].endswith("?done=notified")
-    detail = plain(client.get(url).text)
+    detail = plain(client.get(sent.headers["location"]).text)
     assert "2 varslet på e-post" in detail
+    # The sending ran as a job after the response (DATAVERN_JOBS=inline); its state shows.
+    assert "Utsendelsen er satt i gang" in detail and "Ferdig" in detail
     again = client.post(url + "/notify", data={**base, "action": "preview"})
     assert "Ingen nye å varsle i dette utvalget." in plain(again.text)
+    with session_scope() as session:
+        kept = session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
+    assert kept == 2
+
+
+def test_a_stopped_sending_is_continued_from_the_console(
+    logged_in: Callable[[str], TestClient], fixed: clock.FixedClock, crm: str
+) -> None:
+    from datavern.breaches import subjects
+
+    client = logged_in("privacy_officer")
+    url = register(client, data_subjects=[], data_categories=["user.contact.email"])
+    breach_id = int(url.rsplit("/", 1)[1])
+    # Queued, but its job never ran (say the worker was stopped).
+    queued = subjects.queue_notice(
+        breach_id, "crm.customers where created_at < 2024-01-01", "email", "nb", actor="test"
+    )
+    page = client.get(url)
+    assert "I kø" in plain(page.text) and "Fortsett" in page.text
+    resume = f"{url}/notices/{queued.run_id}/resume"
+    assert client.post(resume, data={}).status_code == 403  # CSRF token required
+    done = client.post(resume, data={"csrf_token": csrf_of(page.text)})
+    assert done.status_code == 303 and done.headers["location"].endswith("?done=resumed")
+    detail = plain(client.get(url).text)
+    assert "2 varslet på e-post" in detail and "Ferdig" in detail
+    # Only an unfinished sending can be continued.
+    again = client.post(resume, data={"csrf_token": csrf_of(page.text)})
+    assert again.status_code == 404
     with session_scope() as session:
         kept = session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
     assert kept == 2

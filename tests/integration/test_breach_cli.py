@@ -232,3 +232,29 @@ def test_remind_sends_each_reminder_once(sqlite_crm: Crm) -> None:
     assert json.loads(out)["reminders"][0]["threshold"] == "24h"
     code, out = breach("remind")
     assert code == 0 and "no reminders due" in out
+
+
+def test_notices_show_each_sending_and_resume_an_unfinished_one(sqlite_crm: Crm) -> None:
+    from datavern.breaches import subjects
+
+    assert breach("new", *FLAGS, "--risk", "high_risk", "--reasoning", "Phishing.")[0] == 0
+    code, out = breach("notices", "1")
+    assert code == 0 and "nothing has been sent" in out
+    select_ = "crm.customers where created_at < 2024-01-01"
+    # Queued from the console, its job never ran (e.g. the worker was stopped).
+    queued = subjects.queue_notice(1, select_, "email", "nb", actor="test")
+    code, out = breach("notices", "1")
+    assert code == 0 and "queued" in out
+    assert f"datavern breach notices 1 --resume {queued.run_id}" in out
+    code, out = breach("notices", "1", "--resume", str(queued.run_id), "--json")
+    assert code == 0, out
+    (run,) = json.loads(out)
+    assert (run["run"], run["state"], run["sent"], run["failed"]) == (queued.run_id, "done", 2, 0)
+    assert "job" not in run
+    with session_scope() as session:
+        assert session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == 2
+    # A finished sending is not continued again; nothing more is queued.
+    code, out = breach("notices", "1", "--resume", str(queued.run_id))
+    assert code == 2 and f"no unfinished sending {queued.run_id}" in out
+    code, out = breach("notices", "9", "--resume", "1")
+    assert code != 0 and "no breach 9" in out

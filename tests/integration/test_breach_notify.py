@@ -292,3 +292,76 @@ def test_people_are_told_while_the_clock_runs(sqlite_crm: Crm, smtp: SmtpBox) ->
         view = service.get_breach(session, breach_id)
     assert view.summary.clock.state == "running"
     assert view.runs[0].counts["sent"] == 2
+
+
+class Killed(BaseException):
+    """The process dies here (nothing after it runs, not even error handling)."""
+
+
+def test_a_sending_killed_midway_continues_as_a_job_and_tells_nobody_twice(
+    crm: Crm, smtp: SmtpBox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datavern.breaches import mail
+    from datavern.jobs.runner import get_runner
+
+    more = [
+        (20 + n, f"kunde{n}@example.no", None, f"Kunde {n}", crm_date(2021), "active")
+        for n in range(3)
+    ]
+    crm.add_customers(more)
+    everyone = sorted({*OLD_VALID, *(row[1] for row in more)})
+    breach_id = create()
+    queued = subjects.queue_notice(breach_id, OLD, "email", "nb", actor="test")
+    with session_scope() as session:
+        run = session.get(BreachNoticeRun, queued.run_id)
+        assert run is not None and run.state == "queued"
+    assert smtp.messages == []
+
+    real = mail.queue_text
+    calls = {"n": 0}
+
+    def dies_on_the_third(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise Killed()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mail, "queue_text", dies_on_the_third)
+    with pytest.raises(Killed):
+        subjects.send_notice(queued.run_id, batch_size=2)
+    monkeypatch.setattr(mail, "queue_text", real)
+    with session_scope() as session:
+        run = session.get(BreachNoticeRun, queued.run_id)
+        assert run is not None and run.state == "running" and run.counts["sent"] == 2
+        unfinished = [r.id for r in subjects.unfinished_runs(session, breach_id)]
+    assert unfinished == [queued.run_id]
+    assert len(smtp.messages) == 2  # the first batch was committed and delivered
+
+    # The job continues the same run: the rest are told, nobody twice.
+    result = get_runner().enqueue("breach.notify_subjects", run_id=queued.run_id)
+    assert (result["sent"], result["failed"], result["already_told"]) == (5, 0, 0)
+    assert sorted(str(m["To"]) for m in smtp.messages) == everyone
+    # Delivered twice (a queue may do that), it does nothing.
+    again = get_runner().enqueue("breach.notify_subjects", run_id=queued.run_id)
+    assert again["sent"] == 5 and len(smtp.messages) == 5
+    with session_scope() as session:
+        run = session.get(BreachNoticeRun, queued.run_id)
+        assert run is not None and run.state == "done" and run.finished_at is not None
+        assert subjects.JOB_KEY not in run.counts  # the sealed selection is gone
+        view = service.get_breach(session, breach_id)
+    assert view.summary.people_told == 5
+    assert [(r.state, r.counts["sent"]) for r in view.runs] == [("done", 5)]
+    logged = everything_logged()
+    for address in everyone:
+        assert address not in logged
+
+
+def test_a_queued_notice_with_a_bad_selection_stores_nothing(sqlite_crm: Crm) -> None:
+    breach_id = create()
+    with pytest.raises(InvalidInput, match="no field 'x'"):
+        subjects.queue_notice(
+            breach_id, "crm.customers where x = 'Oslo'", "email", "nb", actor="test"
+        )
+    with session_scope() as session:
+        assert session.execute(select(BreachNoticeRun)).first() is None
+        assert session.execute(select(BreachMessage)).first() is None

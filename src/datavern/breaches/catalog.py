@@ -177,7 +177,16 @@ NB: dict[str, str] = {
     "breach_done_assessed": "Risikovurderingen er lagret.",
     "breach_done_exception": "Unntaket er registrert.",
     "breach_done_submitted": "Meldingen til Datatilsynet er registrert.",
-    "breach_done_notified": "Varselet er sendt til de berørte.",
+    "breach_done_notified": (
+        "Utsendelsen er satt i gang; tabellen under viser hvor langt den er kommet."
+    ),
+    "breach_done_resumed": "Utsendelsen fortsetter; de som allerede er varslet, hoppes over.",
+    "breach_col_state": "Status",
+    "breach_run_state_queued": "I kø",
+    "breach_run_state_running": "Sendes",
+    "breach_run_state_done": "Ferdig",
+    "breach_run_state_failed": "Stoppet",
+    "breach_run_resume": "Fortsett",
     # draft
     "breach_draft_heading": "Utkast til melding til Datatilsynet",
     "breach_draft_intro": "Feltene følger meldeskjemaet «Melde avvik» i Altinn. Kopier dem inn "
@@ -420,7 +429,14 @@ EN: dict[str, str] = {
     "breach_done_assessed": "The risk assessment is saved.",
     "breach_done_exception": "The exception is recorded.",
     "breach_done_submitted": "The notification to Datatilsynet is recorded.",
-    "breach_done_notified": "The message was sent to the people affected.",
+    "breach_done_notified": "The sending has started; the table below shows how far it has got.",
+    "breach_done_resumed": "The sending continues; people already told are skipped.",
+    "breach_col_state": "State",
+    "breach_run_state_queued": "Queued",
+    "breach_run_state_running": "Sending",
+    "breach_run_state_done": "Done",
+    "breach_run_state_failed": "Stopped",
+    "breach_run_resume": "Continue",
     "breach_draft_heading": "Draft notification to Datatilsynet",
     "breach_draft_intro": "The fields follow Datatilsynet's breach form («Melde avvik») in "
     "Altinn. Copy them into the form, or download the draft as text or PDF.",

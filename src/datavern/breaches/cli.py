@@ -710,6 +710,85 @@ def notify_subjects(
             raise typer.Exit(1)
 
 
+@app.command("notices")
+def notices(
+    breach_id: int = typer.Argument(..., metavar="ID"),
+    resume: int | None = typer.Option(
+        None,
+        "--resume",
+        metavar="RUN",
+        help="Continue sending RUN (stopped, or its process killed); people told are skipped.",
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The sendings to the people affected: state, sent and failed so far (art. 34)."""
+    from datavern.breaches import service, subjects
+    from datavern.jobs.runner import get_runner
+
+    if resume is not None:
+
+        def work() -> Any:
+            ensure_database()
+            with session_scope() as session:
+                service.get_breach(session, breach_id)
+                unfinished = {r.id for r in subjects.unfinished_runs(session, breach_id)}
+            if resume not in unfinished:
+                raise InvalidInput(
+                    Problem(f"breach {breach_id} has no unfinished sending {resume}", path="resume")
+                )
+            return get_runner().enqueue("breach.notify_subjects", run_id=resume)
+
+        outcome = _guard(work)
+        if outcome is None and not as_json:
+            console.print(f"sending {resume} queued for a worker", highlight=False)
+    view = _run(lambda session: service.get_breach(session, breach_id))
+    runs = [
+        {
+            "run": r.id,
+            "state": r.state,
+            "channel": r.channel,
+            "lang": r.lang,
+            "selection": r.selection,
+            "message_version": r.message_number,
+            "started_at": r.started_at.isoformat(),
+            "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+            "error": r.error,
+            **subjects.public_counts(r.counts),
+        }
+        for r in view.runs
+    ]
+    if as_json:
+        typer.echo(json.dumps(runs, indent=2, ensure_ascii=False))
+        return
+    if not runs:
+        console.print("nothing has been sent for this breach", highlight=False)
+        return
+    table = Table("run", "state", "channel", "selection", "sent", "failed", "already told")
+    for r in runs:
+        sent = str(r.get("sent", 0))
+        if r["state"] in ("queued", "running", "failed") and r.get("to_tell") is not None:
+            sent += f" of {r['to_tell']}"
+        table.add_row(
+            str(r["run"]),
+            r["state"],
+            f"{r['channel']} ({r['lang']})",
+            escape(r["selection"]),
+            sent,
+            str(r.get("failed", 0)),
+            str(r.get("already_told", 0)),
+        )
+    console.print(table)
+    for r in runs:
+        if r["state"] in ("queued", "running", "failed"):
+            console.print(
+                f"sending {r['run']} is {r['state']}"
+                + (f": {escape(r['error'])}" if r["error"] else "")
+                + f"; continue it with: datavern breach notices {breach_id} --resume {r['run']}",
+                highlight=False,
+                soft_wrap=True,
+            )
+
+
 def _read_message(path: Path) -> str:
     try:
         if path.stat().st_size > MAX_FILE:

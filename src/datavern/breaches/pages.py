@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from datavern.accounts.rules import Permission
@@ -35,7 +35,10 @@ router = APIRouter(
 )
 
 NEEDED = require(Permission.manage_breaches)
-DONE_KEYS = frozenset({"registered", "updated", "assessed", "exception", "submitted", "notified"})
+DONE_KEYS = frozenset(
+    {"registered", "updated", "assessed", "exception", "submitted", "notified", "resumed"}
+)
+UNFINISHED = ("queued", "running", "failed")
 TEXT_FIELDS = (
     "title",
     "description",
@@ -345,6 +348,9 @@ def _detail_context(view: service.BreachView, lang: Lang) -> dict[str, Any]:
             "lang": r.lang,
             "selection": r.selection,
             "state": r.state,
+            "state_text": translate(lang, f"breach_run_state_{r.state}"),
+            "unfinished": r.state in UNFINISHED,
+            "to_tell": r.counts.get("to_tell"),
             "sent": r.counts.get("sent", 0),
             "failed": r.counts.get("failed", 0),
             "already": r.counts.get("already_told", 0),
@@ -716,25 +722,58 @@ def breach_notify_form(
     return _notify_page(request, principal, breach_id, {})
 
 
+def _dispatch(request: Request, background: BackgroundTasks, run_id: int) -> None:
+    """Hand the sending to the job runner: inline, it runs in this process after the
+    response; with Celery, on a worker (which reads its own configured database)."""
+    from datavern.jobs.runner import get_runner
+
+    runner = get_runner()
+    if runner.name == "inline":
+        background.add_task(
+            runner.enqueue,
+            "breach.notify_subjects",
+            run_id=run_id,
+            url=request.app.state.database_url,
+        )
+    else:
+        runner.enqueue("breach.notify_subjects", run_id=run_id)
+
+
 @router.post("/{breach_id}/notify", response_class=HTMLResponse)
 async def breach_notify(
-    breach_id: int, request: Request, principal: Principal = Depends(NEEDED)
+    breach_id: int,
+    request: Request,
+    background: BackgroundTasks,
+    principal: Principal = Depends(NEEDED),
 ) -> Response:
     lang = _lang(request)
     form = await _form(request)
     _breach_or_404(request, breach_id)
     send = form.get("action") == "send"
     try:
-        result = subjects.notify_subjects(
-            breach_id,
-            str(form.get("select", "")),
-            str(form.get("channel", "")),
-            str(form.get("notice_lang", "")),
-            actor=f"web:{principal.username}",
-            dry_run=not send,
-            custom_message=str(form.get("message", "")) or None,
-            url=request.app.state.database_url,
-        )
+        if send:
+            # Selecting and sending can take long for a large selection: the job does it.
+            queued = subjects.queue_notice(
+                breach_id,
+                str(form.get("select", "")),
+                str(form.get("channel", "")),
+                str(form.get("notice_lang", "")),
+                actor=f"web:{principal.username}",
+                custom_message=str(form.get("message", "")) or None,
+                url=request.app.state.database_url,
+            )
+            _dispatch(request, background, queued.run_id)
+        else:
+            result = subjects.notify_subjects(
+                breach_id,
+                str(form.get("select", "")),
+                str(form.get("channel", "")),
+                str(form.get("notice_lang", "")),
+                actor=f"web:{principal.username}",
+                dry_run=True,
+                custom_message=str(form.get("message", "")) or None,
+                url=request.app.state.database_url,
+            )
     except InvalidInput as exc:
         return _notify_page(
             request, principal, breach_id, form, errors=_errors(exc, lang), status_code=422
@@ -748,3 +787,23 @@ async def breach_notify(
             _url(request, f"/admin/breaches/{breach_id}?done=notified"), status_code=303
         )
     return _notify_page(request, principal, breach_id, form, preview=result)
+
+
+@router.post("/{breach_id}/notices/{run_id}/resume", response_class=HTMLResponse)
+async def breach_notice_resume(
+    breach_id: int,
+    run_id: int,
+    request: Request,
+    background: BackgroundTasks,
+    principal: Principal = Depends(NEEDED),
+) -> Response:
+    """Continue a sending that stopped (failed, or its process was killed)."""
+    await _form(request)
+    view = _breach_or_404(request, breach_id)
+    run = next((r for r in view.runs if r.id == run_id), None)
+    if run is None or run.state not in UNFINISHED:
+        raise HTTPException(status_code=404)
+    _dispatch(request, background, run_id)
+    return RedirectResponse(
+        _url(request, f"/admin/breaches/{breach_id}?done=resumed"), status_code=303
+    )

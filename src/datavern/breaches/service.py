@@ -789,7 +789,8 @@ def get_breach(session: Session, breach_id: int) -> BreachView:
             r.lang,
             r.selection,
             r.state,
-            dict(r.counts),
+            # Without the sealed selection an unfinished run keeps for its job.
+            {k: v for k, v in (r.counts or {}).items() if k != "job"},
             messages.get(r.message_id, 0),
             r.started_at,
             r.finished_at,
