@@ -10,6 +10,38 @@ from __future__ import annotations
 from typing import Any
 
 NB: dict[str, str] = {
+    # public: my consents
+    "mine_title": "Mine samtykker",
+    "mine_signin_lead": "Skriv e-postadressen din, så sender vi deg en lenke til samtykkene "
+    "som er knyttet til den. Der kan du trekke tilbake et samtykke eller gi det igjen.",
+    "mine_email_label": "E-postadresse",
+    "mine_signin_button": "Send meg lenken",
+    "mine_bad_address": "Skriv en gyldig e-postadresse.",
+    "mine_expired": "Økten er utløpt. Be om en ny lenke.",
+    "mine_sent_title": "Sjekk e-posten din",
+    "mine_sent": "Hvis adressen kan motta e-post, er en lenke på vei. Den virker i 30 minutter.",
+    "mine_link_lead": "Trykk på knappen for å se samtykkene dine i denne nettleseren.",
+    "mine_link_button": "Vis mine samtykker",
+    "mine_link_title": "Lenken virker ikke",
+    "mine_link_invalid": "Lenken er for gammel eller ikke hel. Be om en ny lenke.",
+    "mine_lead": "Dette har du sagt ja og nei til, med teksten du sa ja til. Du kan trekke "
+    "tilbake et samtykke like enkelt som du ga det.",
+    "mine_status_granted": "Du har sagt ja",
+    "mine_status_not_granted": "Du har ikke sagt ja",
+    "mine_version": "Tekstversjon: {version}",
+    "mine_withdraw_button": "Trekk tilbake samtykket til «{name}»",
+    "mine_grant_button": "Gi samtykke til «{name}»",
+    "mine_done_granted": "Takk. Vi har registrert samtykket ditt.",
+    "mine_done_withdrawn": "Samtykket er trukket tilbake. Vi har registrert det.",
+    "mine_none": "Det finnes ingen samtykker du kan gi eller trekke tilbake med e-postadressen.",
+    "mine_cookies_note": "Valg om informasjonskapsler endrer du på nettstedet, med lenken "
+    "«Innstillinger for informasjonskapsler».",
+    "mine_signout_button": "Logg ut",
+    "mine_csrf_title": "Skjemaet er utløpt",
+    "mine_csrf": "Gå tilbake, last siden på nytt og prøv igjen.",
+    "mine_bad_title": "Det gikk ikke",
+    "mine_bad": "Dette formålet finnes ikke, eller det krever ikke samtykke.",
+    "mine_back": "Tilbake til mine samtykker",
     # admin: the audit page's check of the ledger
     "ledger_ok": "Samtykkeloggen er intakt: {n} beslutninger kontrollert.",
     "ledger_tampered": "Samtykkeloggen er endret ved beslutning {seq}{named}. {n} beslutninger "
@@ -140,6 +172,39 @@ NB: dict[str, str] = {
 }
 
 EN: dict[str, str] = {
+    # public: my consents
+    "mine_title": "My consents",
+    "mine_signin_lead": "Enter your e-mail address and we will send you a link to the consents "
+    "linked to it. There you can withdraw a consent or give it again.",
+    "mine_email_label": "E-mail address",
+    "mine_signin_button": "Send me the link",
+    "mine_bad_address": "Enter a valid e-mail address.",
+    "mine_expired": "Your session has expired. Ask for a new link.",
+    "mine_sent_title": "Check your e-mail",
+    "mine_sent": "If the address can receive e-mail, a link is on its way. It works for 30 "
+    "minutes.",
+    "mine_link_lead": "Press the button to see your consents in this browser.",
+    "mine_link_button": "Show my consents",
+    "mine_link_title": "The link does not work",
+    "mine_link_invalid": "The link is too old or incomplete. Ask for a new link.",
+    "mine_lead": "What you said yes and no to, with the text you agreed to. You can withdraw "
+    "a consent as easily as you gave it.",
+    "mine_status_granted": "You said yes",
+    "mine_status_not_granted": "You have not said yes",
+    "mine_version": "Text version: {version}",
+    "mine_withdraw_button": "Withdraw my consent to \u201c{name}\u201d",
+    "mine_grant_button": "Give my consent to \u201c{name}\u201d",
+    "mine_done_granted": "Thank you. We have recorded your consent.",
+    "mine_done_withdrawn": "Your consent is withdrawn. We have recorded it.",
+    "mine_none": "There are no consents you can give or withdraw with your e-mail address.",
+    "mine_cookies_note": "Cookie choices are changed on the website, with the \u201cCookie "
+    "settings\u201d link.",
+    "mine_signout_button": "Sign out",
+    "mine_csrf_title": "The form has expired",
+    "mine_csrf": "Go back, reload the page and try again.",
+    "mine_bad_title": "That did not work",
+    "mine_bad": "This purpose does not exist, or it needs no consent.",
+    "mine_back": "Back to my consents",
     "ledger_ok": "The consent ledger is intact: {n} records verified.",
     "ledger_tampered": "The consent ledger was altered at record {seq}{named}. The {n} records "
     "before it are sound.",

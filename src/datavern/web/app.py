@@ -34,6 +34,7 @@ from datavern import __version__
 from datavern.breaches import pages as breach_pages
 from datavern.consent import api as consent_api
 from datavern.consent import assets as consent_assets
+from datavern.consent import mine as consent_mine
 from datavern.consent import pages as consent_pages
 from datavern.core.config import Settings, get_settings
 from datavern.dsr import api as dsr_api
@@ -189,6 +190,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The consent reads systems call on every use of a subject's data come first: routes
     # are matched in order, and matching thirty routes costs more than the read itself.
     app.include_router(consent_api.router)
+    app.include_router(consent_mine.router)
     app.include_router(health.router)
     app.include_router(public.router)
     app.include_router(admin.login_router)
