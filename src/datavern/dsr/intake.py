@@ -59,18 +59,42 @@ CHANNELS: Final = ("web", "api", "agent")
 # --------------------------------------------------------------------------- #
 
 
-def current_register(session: Session) -> Register | None:
-    """The newest applied register, or None before the first apply."""
+# Parsed registers by content hash (a version's content never changes): one query per
+# call on a hit instead of two. execute.register_for parses on a miss.
+_parsed: dict[str, Register] = {}
+
+
+def current_register_keyed(session: Session) -> tuple[Register | None, str | None]:
+    """The newest applied register and its content hash (None, None before the first apply).
+
+    One small query on the version table; the content is parsed once per version.
+    The hash lets callers cache what they derive from the register.
+    """
     from sqlalchemy import select
 
     from datavern.dsr.execute import register_for
     from datavern.register.models import RegisterVersion
 
-    # Only the number: the stored content is parsed once per version (register_for caches).
-    number = session.execute(
-        select(RegisterVersion.number).order_by(RegisterVersion.number.desc()).limit(1)
-    ).scalar_one_or_none()
-    return register_for(session, number) if number is not None else None
+    row = session.execute(
+        select(RegisterVersion.number, RegisterVersion.content_hash)
+        .order_by(RegisterVersion.number.desc())
+        .limit(1)
+    ).one_or_none()
+    if row is None:
+        return None, None
+    number, digest = row
+    register = _parsed.get(digest)
+    if register is None:
+        register = register_for(session, number)
+        if len(_parsed) > 16:
+            _parsed.clear()
+        _parsed[digest] = register
+    return register, digest
+
+
+def current_register(session: Session) -> Register | None:
+    """The newest applied register, or None before the first apply."""
+    return current_register_keyed(session)[0]
 
 
 def organisation_name(register: Register | None) -> str:

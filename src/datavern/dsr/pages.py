@@ -63,10 +63,12 @@ from datavern.web.messages import translate
 from datavern.web.views import country_name
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+# Templates ship inside the package: compiled once, never checked for changes per request.
 _env = deps.templates.env.overlay(
     loader=jinja2.ChoiceLoader(
         [jinja2.FileSystemLoader(str(TEMPLATES_DIR)), deps.templates.env.loader]  # type: ignore[list-item]
-    )
+    ),
+    auto_reload=False,
 )
 templates = Jinja2Templates(env=_env)
 
@@ -222,11 +224,17 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _subject_in(session: Any, request: Request) -> str | None:
+    """The e-mail hash the request's subject session proved (no query without the cookie)."""
+    token = request.cookies.get(verification.SUBJECT_COOKIE)
+    return verification.session_identity(session, token) if token else None
+
+
 def _subject(request: Request) -> str | None:
+    if not request.cookies.get(verification.SUBJECT_COOKIE):
+        return None
     with db(request) as session:
-        return verification.session_identity(
-            session, request.cookies.get(verification.SUBJECT_COOKIE)
-        )
+        return _subject_in(session, request)
 
 
 def _set_subject(request: Request, response: Response, token: str) -> None:
@@ -283,36 +291,50 @@ def _too_many(request: Request, lang: Lang, seconds: int) -> HTMLResponse:
 # --------------------------------------------------------------------------- #
 
 
-def _form_context(request: Request, lang: Lang, session: Any) -> dict[str, Any]:
-    register = intake.current_register(session)
-    languages = register.organisation.languages if register else ["nb", "en"]
+# What the form shows from a register version (choices, names), per content hash and
+# language: versions never change, so it is worked out once, not on every page view.
+_form_choices: dict[tuple[str | None, str], dict[str, Any]] = {}
+
+
+def _register_choices(register: Any, lang: Lang) -> dict[str, Any]:
+    from datavern.web.views import localized
+
+    languages = list(register.organisation.languages) if register else ["nb", "en"]
     activities = {a.key: a for _s, a in register.activities()} if register else {}
 
     def activity_name(key: str) -> str:
-        from datavern.web.views import localized
-
         if key == intake.DIRECT_MARKETING:
             return translate(lang, "pc_direct_marketing")
         activity = activities.get(key)
-        return localized(activity.purpose, lang, list(languages)) if activity else key
+        return localized(activity.purpose, lang, languages) if activity else key
 
     consents = []
     if register:
-        from datavern.web.views import localized
-
-        consents = [
-            (p.key, localized(p.name, lang, list(languages))) for p in register.consent_purposes
-        ]
+        consents = [(p.key, localized(p.name, lang, languages)) for p in register.consent_purposes]
     return {
         "organisation": intake.organisation_name(register),
-        "kinds": CASE_KINDS,
-        "correction_fields": list(intake.CORRECTION_FIELDS),
         "objections": [(k, activity_name(k)) for k in intake.objection_choices(register)],
         "consents": consents,
         "controllers": [
             (c.key, processor.service_name(c, lang, languages), c.controller)
             for c in processor.listed_customers(register)
         ],
+    }
+
+
+def _form_context(request: Request, lang: Lang, session: Any) -> dict[str, Any]:
+    register, digest = intake.current_register_keyed(session)
+    key = (digest, lang)
+    choices = _form_choices.get(key)
+    if choices is None:
+        choices = _register_choices(register, lang)
+        if len(_form_choices) > 32:
+            _form_choices.clear()
+        _form_choices[key] = choices
+    return {
+        **choices,
+        "kinds": CASE_KINDS,
+        "correction_fields": list(intake.CORRECTION_FIELDS),
         "oidc": oidc_settings(request).enabled,
         "paths": PATHS[lang],
     }
@@ -329,6 +351,7 @@ def _start_page(
     token, cookie = _public_csrf(request)
     with db(request) as session:
         context = _form_context(request, lang, session)
+        subject = _subject_in(session, request) is not None
     response = _render(
         request,
         "pc/start.html",
@@ -338,7 +361,7 @@ def _start_page(
             "values": {"purposes": [], "kind": "", **(values or {})},
             "errors": errors or {},
             "other_url": _url(request, PATHS[other_lang(lang)]["start"]),
-            "subject": _subject(request) is not None,
+            "subject": subject,
         },
         lang=lang,
         status_code=status_code,
@@ -557,8 +580,8 @@ SUBJECT_EVENTS: Final = (
 
 
 def _status_get(request: Request, lang: Lang, case_id: str) -> Response:
-    owner = _subject(request)
     with db(request) as session:
+        owner = _subject_in(session, request)
         case = intake.find_case(session, case_id)
         if case is None or not intake.owned_by(case, owner):
             if case is not None and owner is None:
@@ -621,8 +644,8 @@ def _status_get(request: Request, lang: Lang, case_id: str) -> Response:
 
 
 def _download(request: Request, lang: Lang, case_id: str, token: str) -> Response:
-    owner = _subject(request)
     with db(request) as session:
+        owner = _subject_in(session, request)
         case = intake.find_case(session, case_id)
         if case is None or not intake.owned_by(case, owner):
             if case is not None and owner is None:
@@ -659,10 +682,10 @@ def _download(request: Request, lang: Lang, case_id: str, token: str) -> Respons
 
 
 def _mine(request: Request, lang: Lang) -> Response:
-    owner = _subject(request)
-    if owner is None:
-        return RedirectResponse(_url(request, PATHS[lang]["start"]), status_code=303)
     with db(request) as session:
+        owner = _subject_in(session, request)
+        if owner is None:
+            return RedirectResponse(_url(request, PATHS[lang]["start"]), status_code=303)
         rows = [
             {
                 "id": c.id,

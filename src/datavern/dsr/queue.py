@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, Date, and_, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from datavern.core import clock
@@ -64,8 +64,20 @@ def _today() -> date:
     return deadlines.oslo_date(clock.now())
 
 
-def _conditions(filters: Filters, today: date) -> list[ColumnElement[bool]]:
-    """The WHERE conditions of ``filters`` (all must hold)."""
+# The dates a query compares with, as bound parameters: the statements are built once
+# per filter combination and reused (SQLAlchemy caches their compiled form too).
+TODAY: Final = bindparam("today", type_=Date())
+SOON_FIRST: Final = bindparam("soon_first", type_=Date())
+SOON_LAST: Final = bindparam("soon_last", type_=Date())
+
+
+def _dates() -> dict[str, date]:
+    first, last = deadlines.due_soon_range(clock.now(), DUE_SOON_DAYS)
+    return {"today": _today(), "soon_first": first, "soon_last": last}
+
+
+def _conditions(filters: Filters) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of ``filters`` (all must hold), dates as bound parameters."""
     found: list[ColumnElement[bool]] = []
     if filters.kind:
         found.append(PrivacyCase.kind == filters.kind)
@@ -78,13 +90,12 @@ def _conditions(filters: Filters, today: date) -> list[ColumnElement[bool]]:
     elif filters.assignee:
         found.append(PrivacyCase.assignee == filters.assignee.strip().lower())
     if filters.due == "overdue":
-        found += [PrivacyCase.status.in_(OPEN_STATUSES), PrivacyCase.due_on < today]
+        found += [PrivacyCase.status.in_(OPEN_STATUSES), PrivacyCase.due_on < TODAY]
     elif filters.due == "soon":
-        first, last = deadlines.due_soon_range(clock.now(), DUE_SOON_DAYS)
         found += [
             PrivacyCase.status.in_(OPEN_STATUSES),
-            PrivacyCase.due_on >= first,
-            PrivacyCase.due_on <= last,
+            PrivacyCase.due_on >= SOON_FIRST,
+            PrivacyCase.due_on <= SOON_LAST,
         ]
     return found
 
@@ -96,27 +107,38 @@ def _count_where(conditions: list[ColumnElement[bool]]) -> ColumnElement[int]:
     return func.count(case((and_(*conditions), 1)))
 
 
-def _counts_query(filters: Filters, today: date) -> tuple[Any, list[str]]:
+_statements: dict[tuple[str | None, ...], tuple[Any, list[str]]] = {}
+
+
+def _counts_query(filters: Filters) -> tuple[Any, list[str]]:
     """One SELECT of conditional aggregates: the filtered total and every figure of counts()."""
-    columns: dict[str, ColumnElement[int]] = {"total": _count_where(_conditions(filters, today))}
+    key = (filters.kind, filters.status, filters.assignee, filters.due)
+    built = _statements.get(key)
+    if built is not None:
+        return built
+    columns: dict[str, ColumnElement[int]] = {"total": _count_where(_conditions(filters))}
     is_open = PrivacyCase.status.in_(OPEN_STATUSES)
     for status in CASE_STATUSES:
         columns[f"status:{status}"] = _count_where([PrivacyCase.status == status])
     for kind in CASE_KINDS:
         columns[f"kind:{kind}"] = _count_where([is_open, PrivacyCase.kind == kind])
-    columns["due_soon"] = _count_where(_conditions(Filters(due="soon"), today))
-    columns["overdue"] = _count_where(_conditions(Filters(due="overdue"), today))
-    columns["unassigned"] = _count_where(
-        _conditions(Filters(status="open", assignee=UNASSIGNED), today)
-    )
-    names = list(columns)
-    return select(*columns.values()).select_from(PrivacyCase), names
+    columns["due_soon"] = _count_where(_conditions(Filters(due="soon")))
+    columns["overdue"] = _count_where(_conditions(Filters(due="overdue")))
+    columns["unassigned"] = _count_where(_conditions(Filters(status="open", assignee=UNASSIGNED)))
+    built = select(*columns.values()).select_from(PrivacyCase), list(columns)
+    if len(_statements) > 64:  # assignee names make the combinations open-ended
+        _statements.clear()
+    _statements[key] = built
+    return built
 
 
-def _counted(session: Session, filters: Filters) -> tuple[int, dict[str, Any]]:
+def _counted(
+    session: Session, filters: Filters, dates: dict[str, date]
+) -> tuple[int, dict[str, Any]]:
     """(filtered total, counts) from one grouped query over the cases table."""
-    query, names = _counts_query(filters, _today())
-    row = dict(zip(names, (int(v or 0) for v in session.execute(query).one()), strict=True))
+    query, names = _counts_query(filters)
+    values = session.execute(query, dates).one()
+    row = dict(zip(names, (int(v or 0) for v in values), strict=True))
     by_status = {s: row[f"status:{s}"] for s in CASE_STATUSES}
     by_kind = {k: row[f"kind:{k}"] for k in CASE_KINDS}
     figures: dict[str, Any] = {
@@ -139,15 +161,17 @@ def search(session: Session, filters: Filters) -> QueuePage:
     problems = filters.problems()
     if problems:
         raise InvalidInput(problems)
-    total, figures = _counted(session, filters)
+    dates = _dates()
+    total, figures = _counted(session, filters, dates)
     rows: list[PrivacyCase] = []
     if total > filters.offset:
-        query = select(PrivacyCase).where(*_conditions(filters, _today()))
+        query = select(PrivacyCase).where(*_conditions(filters))
         rows = list(
             session.execute(
                 query.order_by(PrivacyCase.due_on, PrivacyCase.received_at, PrivacyCase.id)
                 .offset(filters.offset)
-                .limit(filters.limit)
+                .limit(filters.limit),
+                dates,
             ).scalars()
         )
     return QueuePage(rows, total, figures)
@@ -155,7 +179,7 @@ def search(session: Session, filters: Filters) -> QueuePage:
 
 def counts(session: Session) -> dict[str, Any]:
     """Cases per status and per kind (open ones), open, due soon, overdue, unassigned."""
-    return _counted(session, Filters())[1]
+    return _counted(session, Filters(), _dates())[1]
 
 
 def overdue(session: Session) -> list[PrivacyCase]:
