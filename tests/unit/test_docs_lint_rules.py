@@ -1,4 +1,4 @@
-"""docs/lint-rules.md documents every lint rule, exactly as rules.py defines it."""
+"""docs/lint-rules.md documents every lint rule, exactly as register/rules/ defines it."""
 
 from __future__ import annotations
 
@@ -34,7 +34,9 @@ def test_every_rule_is_documented_and_nothing_else() -> None:
     documented = set(_sections())
     defined = set(RULES)
     assert not defined - documented, f"undocumented rules: {sorted(defined - documented)}"
-    assert not documented - defined, f"documented but not in rules.py: {documented - defined}"
+    assert not documented - defined, (
+        f"documented but not in register/rules/: {documented - defined}"
+    )
 
 
 @pytest.mark.parametrize("rule_id", sorted(RULES))
