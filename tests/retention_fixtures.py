@@ -437,3 +437,64 @@ def sqlite_shop(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Shop]:
     yield from make_shop(request, "sqlite", tmp_path, monkeypatch)
+
+
+# --------------------------------------------------------------------------- #
+# A bigger table of many slices: events, every third one recent, the rest due
+# --------------------------------------------------------------------------- #
+
+EVENTS_DATASET = (
+    DATASET
+    + """      - name: events
+        fields:
+          - name: id
+            fides_meta: {primary_key: true}
+          - name: ip
+            data_categories: [user.device.ip_address]
+          - name: created_at
+            data_categories: [system.operations]
+"""
+)
+EVENTS_RULES = """
+dsr:
+  connections:
+    shop: shopdb
+retention_rules:
+  - key: events
+    collection: shop.events
+    trigger: {field: created_at}
+    period: P1Y
+"""
+
+
+def make_events(url: str, count: int, now: datetime | None = None) -> int:
+    """``count`` rows: every third one less than a month old, the rest two years old (due);
+    returns how many are due."""
+    engine = create_engine(url)
+    metadata = MetaData()
+    events = Table(
+        "events",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=False),
+        Column("ip", String(45)),
+        Column("created_at", DateTime, nullable=False),
+    )
+    metadata.drop_all(engine)
+    metadata.create_all(engine)
+    moment = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+    rows = [
+        {
+            "id": i,
+            "ip": f"10.{i % 250}.{i % 200}.{i % 100}",
+            "created_at": moment - (timedelta(days=20) if i % 3 == 0 else timedelta(days=730)),
+        }
+        for i in range(1, count + 1)
+    ]
+    with engine.begin() as conn:
+        for start in range(0, len(rows), 5000):
+            conn.execute(insert(events), rows[start : start + 5000])
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE events")
+    engine.dispose()
+    return sum(1 for i in range(1, count + 1) if i % 3 != 0)

@@ -12,13 +12,11 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import typer
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, create_engine, insert
 from typer.testing import CliRunner
 
 import retention_fixtures
@@ -309,57 +307,12 @@ def test_scheduler_once_sweeps_and_erases_what_is_due(sqlite_shop: Shop) -> None
 # --------------------------------------------------------------------------- #
 
 EVENTS = 60_000
-EVENTS_DATASET = (
-    DATASET
-    + """      - name: events
-        fields:
-          - name: id
-            fides_meta: {primary_key: true}
-          - name: ip
-            data_categories: [user.device.ip_address]
-          - name: created_at
-            data_categories: [system.operations]
-"""
-)
-EVENTS_RULES = """
-dsr:
-  connections:
-    shop: shopdb
-retention_rules:
-  - key: events
-    collection: shop.events
-    trigger: {field: created_at}
-    period: P1Y
-"""
+EVENTS_DATASET = retention_fixtures.EVENTS_DATASET
+EVENTS_RULES = retention_fixtures.EVENTS_RULES
 
 
 def make_events(url: str) -> int:
-    """EVENTS rows: every third one less than a month old, the rest two years old (due)."""
-    engine = create_engine(url)
-    metadata = MetaData()
-    events = Table(
-        "events",
-        metadata,
-        Column("id", Integer, primary_key=True, autoincrement=False),
-        Column("ip", String(45)),
-        Column("created_at", DateTime, nullable=False),
-    )
-    metadata.drop_all(engine)
-    metadata.create_all(engine)
-    now = datetime.now(UTC).replace(tzinfo=None)
-    rows = [
-        {
-            "id": i,
-            "ip": f"10.{i % 250}.{i % 200}.{i % 100}",
-            "created_at": now - (timedelta(days=20) if i % 3 == 0 else timedelta(days=730)),
-        }
-        for i in range(1, EVENTS + 1)
-    ]
-    with engine.begin() as conn:
-        for start in range(0, len(rows), 5000):
-            conn.execute(insert(events), rows[start : start + 5000])
-    engine.dispose()
-    return sum(1 for i in range(1, EVENTS + 1) if i % 3 != 0)
+    return retention_fixtures.make_events(url, EVENTS)
 
 
 def sweep_process(*args: str) -> subprocess.Popen[bytes]:
@@ -371,13 +324,18 @@ def sweep_process(*args: str) -> subprocess.Popen[bytes]:
     )
 
 
-@pytest.mark.parametrize("backend", ["postgres", "mariadb"])
+@pytest.mark.parametrize(
+    ("backend", "parallel"), [("postgres", "2"), ("postgres", "1"), ("mariadb", "2")]
+)
 def test_a_sweep_killed_mid_run_continues_to_the_same_end_state(
     request: pytest.FixtureRequest,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     backend: str,
+    parallel: str,
 ) -> None:
+    # PostgreSQL sweeps slices of blocks on `parallel` connections; MariaDB batches by key
+    # on one (the option changes nothing there).
     fixture = retention_fixtures.make_shop(request, backend, tmp_path, monkeypatch)
     target = next(fixture)
     try:
@@ -385,7 +343,7 @@ def test_a_sweep_killed_mid_run_continues_to_the_same_end_state(
         target.apply(rules_yaml=EVENTS_RULES, dataset=EVENTS_DATASET)
         dispose_engines()
         database = Path(os.environ["DATAVERN_DATA_DIR"]) / "datavern.db"
-        victim = sweep_process("--batch-size", "200")
+        victim = sweep_process("--batch-size", "200", "--parallel", parallel)
         deadline = time.monotonic() + 300
         killed = False
         while time.monotonic() < deadline and victim.poll() is None:
@@ -410,7 +368,7 @@ def test_a_sweep_killed_mid_run_continues_to_the_same_end_state(
             ).fetchone()
         assert state == "running" and 0 < deleted < due
 
-        resumed = sweep_process("--batch-size", "200", "--json")
+        resumed = sweep_process("--batch-size", "200", "--parallel", parallel, "--json")
         out, err = resumed.communicate(timeout=600)
         assert resumed.returncode == 0, err.decode()
         run: dict[str, Any] = json.loads(out)

@@ -3,8 +3,12 @@ interrupted anywhere ends as if it never stopped, and its report is signed."""
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -257,3 +261,90 @@ def test_a_run_refuses_a_register_without_rules(sqlite_shop: Shop) -> None:
     sqlite_shop.apply(rules_yaml="dsr:\n  connections:\n    shop: shopdb\n")
     with pytest.raises(service.InvalidInput, match="no retention_rules"):
         run()
+
+
+def events_shop(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Iterator[Shop], Shop, int]:
+    fixture = retention_fixtures.make_shop(request, "postgres", tmp_path, monkeypatch)
+    target = next(fixture)
+    due = retention_fixtures.make_events(target.url, EVENTS, NOW)
+    target.apply(rules_yaml=retention_fixtures.EVENTS_RULES, dataset=EVENTS_DATASET)
+    return fixture, target, due
+
+
+EVENTS = 4000
+EVENTS_DATASET = retention_fixtures.EVENTS_DATASET
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_a_parallel_sweep_uses_its_connections_and_does_every_row_once(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: int
+) -> None:
+    fixture, target, due = events_shop(request, tmp_path, monkeypatch)
+    threads: set[str] = set()
+
+    def hook(point: str, rule: str, _batch: int) -> None:
+        if point == "written" and rule == "events":
+            threads.add(threading.current_thread().name)
+            time.sleep(0.01)  # long enough for the other connection to take a slice
+
+    previous = service.set_fault_hook(hook)
+    try:
+        view = run(batch_size=100, parallel=parallel)
+        events = rule_of(view, "events")
+        assert view.state == "done"
+        assert events["deleted"] == due and events["due_at_start"] == due
+        assert events["batches"] > 10  # many slices, not one
+        assert len(threads) == parallel
+        assert [r["id"] for r in target.read("SELECT id FROM events ORDER BY id")] == list(
+            range(3, EVENTS + 1, 3)
+        )
+    finally:
+        service.set_fault_hook(previous)
+        fixture.close()
+
+
+@pytest.mark.parametrize(("point", "batch"), [("noted", 1), ("noted", 6), ("written", 7)])
+def test_a_parallel_sweep_stopped_anywhere_counts_every_row_once(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    crash: Any,
+    point: str,
+    batch: int,
+) -> None:
+    fixture, target, due = events_shop(request, tmp_path, monkeypatch)
+    try:
+        crash("events", batch, point)
+        with pytest.raises(service.SimulatedCrash):
+            run(batch_size=100, parallel=2)
+        crash("none", 0, "none")
+        left = len(target.read("SELECT id FROM events"))
+        assert left > EVENTS - due  # stopped before the end
+        view = run(batch_size=100, parallel=2)
+        events = rule_of(view, "events")
+        assert view.resumed == 1 and view.state == "done"
+        # Every due row deleted once and counted once, whichever connection stopped where.
+        assert events["deleted"] == due and events["due_at_start"] == due
+        assert [r["id"] for r in target.read("SELECT id FROM events ORDER BY id")] == list(
+            range(3, EVENTS + 1, 3)
+        )
+    finally:
+        fixture.close()
+
+
+def test_the_number_of_connections_is_checked(
+    sqlite_shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(service.InvalidInput, match="parallel connections is 1 to 8"):
+        run(parallel=0)
+    monkeypatch.setenv("DATAVERN_RETENTION_PARALLEL", "many")
+    with pytest.raises(service.InvalidInput, match="DATAVERN_RETENTION_PARALLEL"):
+        run()
+    monkeypatch.setenv("DATAVERN_RETENTION_PARALLEL", "3")
+    assert service.parallel_degree(None) == 3
+    monkeypatch.delenv("DATAVERN_RETENTION_PARALLEL")
+    assert service.parallel_degree(None) == min(2, os.cpu_count() or 1)
+    with session_scope() as session:
+        assert session.execute(select(SweepRun)).first() is None  # nothing started
