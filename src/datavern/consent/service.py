@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any, Final, Literal
 from urllib.parse import quote
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -468,12 +468,25 @@ def _append(session: Session, fields: RecordFields) -> RecordView:
     The head row is written first: that takes the write lock (a row lock on
     PostgreSQL, the database's write lock on SQLite) before the head is read, so
     two appends at once queue up instead of both linking to the same predecessor.
-    Plain statements, no ORM objects: an append is a handful of short writes.
+    Plain statements, no ORM objects: an append is a handful of short writes, and
+    the head is locked and read in one (``UPDATE ... RETURNING``).
+
+    On PostgreSQL the chain lock is not held while the disk flushes: the
+    transaction commits without waiting for its WAL (``synchronous_commit = off``
+    for this transaction only), which releases the head's row lock at once, and
+    then, before the caller's commit returns, a second tiny transaction that does
+    wait for the flush makes it durable (``_durable_after_commit``). WAL is
+    written in order, so a crash between the two loses this record and every
+    later one together, never one in the middle: the chain stays intact, and no
+    caller was told "recorded" for a record that could still be lost. Concurrent
+    appends then share the disk's flushes instead of queueing behind each one.
     """
     session.flush()  # anything the ORM holds goes first, in order
     conn = session.connection()
-    conn.execute(_TOUCH_HEAD)
-    head = conn.execute(_READ_HEAD).first()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+        _durable_after_commit(session)
+    head = conn.execute(_LOCK_HEAD).first()
     if head is None:
         conn.execute(_NEW_HEAD)
         prev_seq, prev_hash = 0, rules.GENESIS
@@ -515,9 +528,31 @@ def _append(session: Session, fields: RecordFields) -> RecordView:
     )
 
 
+def _durable_after_commit(session: Session) -> None:
+    """Once the session's transaction has committed (asynchronously), wait until the
+    WAL holding it is on disk: a transaction with a transaction id commits
+    synchronously, and its flush covers every earlier commit (one flush for many
+    concurrent appends)."""
+    if session.info.get("consent_durable_hook"):
+        return
+    session.info["consent_durable_hook"] = True
+
+    def flush(committed: Session) -> None:
+        committed.info.pop("consent_durable_hook", None)
+        with committed.get_bind().connect() as conn:  # type: ignore[union-attr]
+            conn.exec_driver_sql("SELECT txid_current()")
+            conn.commit()
+
+    def forget(rolled_back: Session, _transaction: Any = None) -> None:
+        rolled_back.info.pop("consent_durable_hook", None)
+
+    event.listen(session, "after_commit", flush, once=True)
+    event.listen(session, "after_soft_rollback", forget, once=True)
+
+
 def _append_statements() -> tuple[Any, Any, Any, Any, Any]:
     touch = update(ConsentHead).where(ConsentHead.id == 1).values(seq=ConsentHead.seq)
-    read = select(ConsentHead.seq, ConsentHead.hash).where(ConsentHead.id == 1)
+    read = touch.returning(ConsentHead.seq, ConsentHead.hash)
     new = insert(ConsentHead).values(id=1, seq=0, hash=rules.GENESIS)
     insert_record = insert(ConsentRecord)
     set_head = (
@@ -528,7 +563,7 @@ def _append_statements() -> tuple[Any, Any, Any, Any, Any]:
     return touch, read, new, insert_record, set_head
 
 
-_TOUCH_HEAD, _READ_HEAD, _NEW_HEAD, _INSERT_RECORD, _SET_HEAD = _append_statements()
+_TOUCH_HEAD, _LOCK_HEAD, _NEW_HEAD, _INSERT_RECORD, _SET_HEAD = _append_statements()
 
 
 @lru_cache(maxsize=4)
