@@ -51,10 +51,11 @@ What the loader checks (see docs/register.md, "Limits and safety"):
   datasets (fideslang itself ignores them); no fødselsnummer/D-nummer anywhere in the
   files, and a value declared as a fødselsnummer must pass its checksum.
 
-Modules: api (load_register), files (reading and merging the files), includes (include
-paths kept inside the root), limits, loaded (LoadedRegister, content_hash), schema_errors
-(pydantic errors as placed Problems), semantics and dataset_shapes (checks the schema
-cannot express), positions (YAML positions keyed by model paths), messages (wording).
+Modules: api (load_register), files (reading the files, following includes), merge
+(one mapping from the files), includes (include paths kept inside the root), limits,
+loaded (LoadedRegister, content_hash), schema_errors (pydantic errors as placed Problems),
+semantics and dataset_shapes (checks the schema cannot express), positions (YAML
+positions keyed by model paths), messages (wording).
 """
 
 from datavern.register.loader.api import REGISTER_FILE, load_register

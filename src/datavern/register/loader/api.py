@@ -9,6 +9,7 @@ from datavern.core.errors import InvalidInput, Problem
 from datavern.register.loader.files import Reader
 from datavern.register.loader.limits import DEFAULT_LIMITS, Limits
 from datavern.register.loader.loaded import LoadedRegister, content_hash
+from datavern.register.loader.merge import merge
 from datavern.register.loader.messages import sorted_problems
 from datavern.register.loader.positions import model_positions
 from datavern.register.loader.schema_errors import validate
@@ -37,8 +38,8 @@ def load_register(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> LoadedRe
     real_root_file = Path(os.path.realpath(root_file))
     reader = Reader(real_root_file.parent, display_root, limits)
     reader.load(real_root_file, chain=(), included_at=None)
-    merged, values, keys = reader.merge()
-    problems = reader.problems
+    merged, values, keys, merge_problems = merge(reader.docs)
+    problems = [*reader.problems, *merge_problems]
     register: Register | None = None
     if not reader.fatal:
         # Only validate a register whose files all parsed: half a register would
