@@ -406,7 +406,7 @@ def _recipient(processor: SubProcessor, lang: str, texts: _Texts) -> RecipientVi
     codes = [processor.country, *[c for c in processor.locations if c != processor.country]]
     places = [_place(c, lang) for c in codes]
     unknown = processor.country == UNKNOWN_COUNTRY
-    # As in the lint (register/rules.py): a recipient seated or processing outside the
+    # As in the lint (register/rules/transfers.py): a recipient seated or processing outside the
     # EEA receives a transfer (chapter V), whatever its data centre. An unknown country
     # is neither inside nor outside: the notice says it cannot tell.
     outside_places = [p for p in places if not p.eea and p.code != UNKNOWN_COUNTRY]
