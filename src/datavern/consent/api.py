@@ -461,6 +461,7 @@ def _caller_in(session: Session, request: Request, scope: str) -> tuple[str, ser
         now = clock.now()
         if tokens.stale_use(row.last_used_at, now):  # type: ignore[union-attr]
             conn.execute(tokens.TOUCH, {"h": digest, "now": now})
+            session.info["wrote"] = True
         return found.actor, service.head_of(row)
     cookie = request.cookies.get(security.SESSION_COOKIE)
     if not cookie or len(cookie) > 200:
@@ -486,7 +487,9 @@ def _fast_read(
             session.rollback()
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
         response = _answer(lambda: JSONResponse(work(session, head)), "query")
-        session.commit()
+        if session.info.get("wrote"):
+            session.commit()
+        # Otherwise nothing was written: closing ends the read transaction.
         return response  # type: ignore[no-any-return]
     except BaseException:
         session.rollback()

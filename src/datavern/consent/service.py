@@ -100,7 +100,32 @@ def _prepared() -> tuple[Any, Any, Any, Any]:
     return head, state_rows, campaigns, restricted_since
 
 
+def _prepared_one() -> tuple[Any, Any]:
+    """The same reads for one purpose and one identity hash (the usual case): a plain
+    ``=`` keeps the compiled statement cached whole, where ``IN`` is rebuilt per call."""
+    from datavern.dsr.models import Restriction
+
+    state_row = select(
+        ConsentState.purpose,
+        ConsentState.seq,
+        ConsentState.decision,
+        ConsentState.text_version_id,
+        ConsentState.method,
+        ConsentState.at,
+        ConsentState.expires_at,
+    ).where(
+        ConsentState.subject == bindparam("subject"),
+        ConsentState.purpose == bindparam("purpose"),
+    )
+    restricted_since = select(func.min(Restriction.created_at)).where(
+        Restriction.identity_hash == bindparam("hash"),
+        Restriction.lifted_at.is_(None),
+    )
+    return state_row, restricted_since
+
+
 _HEAD, _STATE, _CAMPAIGNS, _RESTRICTED = _prepared()
+_STATE_ONE, _RESTRICTED_ONE = _prepared_one()
 
 
 class ConsentRefused(DatavernError):
@@ -352,7 +377,10 @@ def sync_texts(
     """Store a new text version for every (purpose, language) whose content changed.
 
     Called by ``register apply`` in its transaction. Old versions stay forever.
+    Marks the session as written (``session.info["wrote"]``): a read path that
+    only commits when it wrote (the API's fast reads) then commits these.
     """
+    session.info["wrote"] = True
     current = _current_texts(session)
     now = clock.now()
     made: list[ConsentTextView] = []
@@ -773,9 +801,14 @@ def _campaigns(
 def _latest(session: Session, subject_ref: str, purposes: Sequence[str]) -> dict[str, rules.Latest]:
     if not purposes:
         return {}
-    rows = session.connection().execute(
-        _STATE, {"subject": subject_ref, "purposes": list(purposes)}
-    )
+    if len(purposes) == 1:
+        rows = session.connection().execute(
+            _STATE_ONE, {"subject": subject_ref, "purpose": purposes[0]}
+        )
+    else:
+        rows = session.connection().execute(
+            _STATE, {"subject": subject_ref, "purposes": list(purposes)}
+        )
     return {r[0]: rules.Latest(*r[1:]) for r in rows}
 
 
@@ -964,7 +997,11 @@ def _restriction(
     hashes = who.restriction_hashes
     if not hashes:
         return False, None, []
-    since = session.connection().execute(_RESTRICTED, {"hashes": hashes}).scalar_one_or_none()
+    conn = session.connection()
+    if len(hashes) == 1:
+        since = conn.execute(_RESTRICTED_ONE, {"hash": hashes[0]}).scalar_one_or_none()
+    else:
+        since = conn.execute(_RESTRICTED, {"hashes": hashes}).scalar_one_or_none()
     if since is None:
         return False, None, []
     identities = who.dsr_identities
