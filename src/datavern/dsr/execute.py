@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from datavern.connectors.base import (
@@ -50,7 +50,7 @@ from datavern.connectors.base import (
     DatabaseDescription,
     UnknownName,
 )
-from datavern.connectors.sql import SQLConnector
+from datavern.connectors.sql import SQLConnector, one_connection_each
 from datavern.core import audit, clock
 from datavern.core.config import get_settings
 from datavern.core.db import session_scope
@@ -116,14 +116,18 @@ def set_fault_hook(hook: FaultHook | None) -> FaultHook | None:
 _registers: dict[str, Register] = {}
 
 
-def register_for(session: Session, number: int) -> Register:
-    """The register of applied version ``number`` (parsed once per content, then cached)."""
+def register_for(session: Session, number: int, *, digest: str | None = None) -> Register:
+    """The register of applied version ``number`` (parsed once per content, then cached).
+
+    ``digest``: the version's content hash when the caller has read it already.
+    """
     from datavern.register.models import RegisterVersion
     from datavern.register.service import get_version, register_of
 
-    digest = session.execute(
-        select(RegisterVersion.content_hash).where(RegisterVersion.number == number)
-    ).scalar_one_or_none()
+    if digest is None:
+        digest = session.execute(
+            select(RegisterVersion.content_hash).where(RegisterVersion.number == number)
+        ).scalar_one_or_none()
     cached = _registers.get(digest) if digest else None
     if cached is None:
         version = get_version(session, number)
@@ -323,6 +327,51 @@ def _lease_free(request: DataSubjectRequest, now: datetime) -> bool:
     return host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid))
 
 
+def record_audits(
+    session: Session, entries: Sequence[tuple[str, dict[str, Any]]], target: str, actor: str
+) -> None:
+    """Append ``entries`` to the audit log in one go (what ``audit.record`` does for one).
+
+    The same hash chain as :func:`datavern.core.audit.record`, entry after entry:
+    the head is read (and locked) once, the entries are inserted with one
+    statement and the head moves to the last of them.
+    """
+    if len(entries) <= 1:
+        for action, details in entries:
+            audit.record(session, action, target, details, actor=actor)
+        return
+    session.flush()  # pending writes first: the write lock before the head is read
+    head = session.execute(
+        select(audit.AuditHead).where(audit.AuditHead.id == 1).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        head = audit.AuditHead(id=1, seq=0, hash=audit.GENESIS)
+        session.add(head)
+    seq, previous = head.seq, head.hash
+    rows: list[dict[str, Any]] = []
+    for action, details in entries:
+        plain = json.loads(json.dumps(details or {}, default=str))
+        at = clock.now()
+        seq += 1
+        digest = audit._entry_hash(seq, at, actor, action, target, plain, previous)
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "target": target,
+                "details": plain,
+                "prev_hash": previous,
+                "hash": digest,
+            }
+        )
+        previous = digest
+    session.execute(insert(audit.AuditEntry), rows)
+    head.seq, head.hash = seq, previous
+    session.flush()
+
+
 class RequestRun:
     """One run of a request: validate, then execute every step that is not done."""
 
@@ -346,6 +395,7 @@ class RequestRun:
         self.today = clock.now().astimezone(clock.OSLO).date()
         # Legal holds (datavern retention holds) keep whole rows from erasure.
         self.legal: ErasureHolds | None = None
+        self._lease_until: datetime | None = None
         self._carry: list[
             tuple[DsrStep, int, dict[str, Any], str | None, list[Any], list[DeferredErasure]]
         ] = []
@@ -365,7 +415,7 @@ class RequestRun:
                 f"{request.lease_until:%Y-%m-%d %H:%M} UTC); try again later"
             )
         request.lease_owner = _owner()
-        request.lease_until = now + LEASE
+        request.lease_until = self._lease_until = now + LEASE
         request.status = "running"
         request.error = None
         if request.started_at is None:
@@ -447,6 +497,11 @@ class RequestRun:
         RequestFailed says which are missing); the request is finished when that
         was its last step. This is the unit a distributed runner hands out.
         """
+        # One connection per database for the whole run, not one per query.
+        with one_connection_each():
+            return self._run(only)
+
+    def _run(self, only: int | None) -> str:
         from datavern.dsr.graph import PlanError, plan_walk
 
         try:
@@ -454,7 +509,7 @@ class RequestRun:
             if steps is None:
                 return "done"
             assert self.register is not None
-            self.plan = _plan(self.register, self.identity_types, plan_walk)
+            self.plan = cached_plan(self.register, self.identity_types, plan_walk)
             self._prepare(steps)
             for step in steps:
                 if step.state == "done" and step.action == "retrieve":
@@ -507,21 +562,43 @@ class RequestRun:
         that completes).
         """
         carry, self._carry = self._carry, []
-        for step, attempt, result, data, audits, deferred in carry:
-            row = session.get(DsrStep, step.id)
-            assert row is not None
-            row.state = "done"
-            row.attempts = attempt
-            row.result = result
-            if data is not None:
-                row.data = data
-            if row.started_at is None:
-                row.started_at = clock.now()
-            row.finished_at = clock.now()
-            for action, details in audits:
-                audit.record(session, action, self.target, details, actor=self.actor)
-            for item in deferred:
-                session.add(item)
+        if not carry:
+            return
+        now = clock.now()
+        table = cast(Table, DsrStep.__table__)
+        # One statement for all the steps (executemany), not a read and a write each.
+        session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                state="done",
+                attempts=bindparam("b_attempts"),
+                result=bindparam("b_result", type_=table.c.result.type),
+                data=func.coalesce(bindparam("b_data", type_=table.c.data.type), table.c.data),
+                started_at=func.coalesce(
+                    table.c.started_at, bindparam("b_now", type_=table.c.started_at.type)
+                ),
+                finished_at=bindparam("b_now", type_=table.c.finished_at.type),
+            ),
+            [
+                {
+                    "b_id": step.id,
+                    "b_attempts": attempt,
+                    "b_result": result,
+                    "b_data": data,
+                    "b_now": now,
+                }
+                for step, attempt, result, data, _audits, _deferred in carry
+            ],
+        )
+        record_audits(
+            session,
+            [entry for *_, audits, _deferred in carry for entry in audits],
+            self.target,
+            self.actor,
+        )
+        for *_, deferred in carry:
+            session.add_all(deferred)
 
     def _run_step(self, step: DsrStep) -> tuple[str, str] | None:
         if step.action in READ_ONLY_ACTIONS:
@@ -530,18 +607,25 @@ class RequestRun:
             # (see _commit_carry).
             attempt = step.attempts + 1
         else:
+            attempt = step.attempts + 1  # the lease: nobody else runs this request's steps
             with session_scope() as session:
                 self._commit_carry(session)
-                row = session.get(DsrStep, step.id)
-                assert row is not None
-                row.state = "running"
-                row.attempts += 1
-                row.started_at = clock.now()
-                row.error = None
-                attempt = row.attempts
-                request = session.get(DataSubjectRequest, self.request_id)
-                assert request is not None
-                request.lease_until = clock.now() + LEASE
+                now = clock.now()
+                session.execute(
+                    update(DsrStep)
+                    .where(DsrStep.id == step.id)
+                    .values(state="running", attempts=attempt, started_at=now, error=None),
+                    execution_options={"synchronize_session": False},
+                )
+                if self._lease_until is None or now >= self._lease_until - LEASE / 2:
+                    # The lease is renewed when half of it has run out, not per step.
+                    self._lease_until = now + LEASE
+                    session.execute(
+                        update(DataSubjectRequest)
+                        .where(DataSubjectRequest.id == self.request_id)
+                        .values(lease_until=self._lease_until),
+                        execution_options={"synchronize_session": False},
+                    )
         info = StepInfo(
             self.request_id, step.number, step.dataset, step.collection, step.action, attempt
         )
@@ -585,8 +669,7 @@ class RequestRun:
             row.error = error
             row.finished_at = clock.now()
             # Reads and writes done before the failure are still on record.
-            for action, details in audits:
-                audit.record(session, action, self.target, details, actor=self.actor)
+            record_audits(session, audits, self.target, self.actor)
 
     def _verification_failed(self, step: DsrStep, exc: VerificationFailed) -> None:
         with session_scope() as session:
@@ -1554,7 +1637,9 @@ def _reports(
 _plans: dict[tuple[int, tuple[str, ...]], Plan] = {}
 
 
-def _plan(register: Register, identity_types: Sequence[str], walk: Callable[..., Plan]) -> Plan:
+def cached_plan(
+    register: Register, identity_types: Sequence[str], walk: Callable[..., Plan]
+) -> Plan:
     """The walk for these identity types (cached per register object, which is immutable)."""
     key = (id(register), tuple(sorted(identity_types)))
     cached = _plans.get(key)

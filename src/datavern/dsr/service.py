@@ -25,6 +25,7 @@ from datavern.dsr import crypto
 from datavern.dsr.execute import (
     AUDIT_TARGET,
     RequestRun,
+    cached_plan,
     column_of,
     connection_name,
     describe,
@@ -43,7 +44,6 @@ from datavern.dsr.models import (
     DsrStep,
     Restriction,
 )
-from datavern.dsr.processor import own_datasets
 from datavern.dsr.processor import problems as processor_problems
 from datavern.dsr.rules import IdentityError, UnknownIdentity, parse_identities, parse_identity
 from datavern.register.schema import DsrSettings, Register
@@ -73,12 +73,30 @@ class PlanProblem(DatavernError):
 
 def applied_register(session: Session) -> tuple[int, Register]:
     """The newest applied register version and its register (NotFound when none)."""
-    from datavern.register.service import latest_version
+    from datavern.register.models import RegisterVersion
 
-    version = latest_version(session)
-    if version is None:
+    # Only the number and hash: the content is parsed once per hash (register_for).
+    newest = session.execute(
+        select(RegisterVersion.number, RegisterVersion.content_hash)
+        .order_by(RegisterVersion.number.desc())
+        .limit(1)
+    ).first()
+    if newest is None:
         raise NotFound("no register has been applied yet (run `datavern register apply`)")
-    return version.number, register_for(session, version.number)
+    return newest.number, register_for(session, newest.number, digest=newest.content_hash)
+
+
+_declared: dict[int, tuple[Register, tuple[str, ...]]] = {}
+
+
+def _declared_identities(register: Register) -> tuple[str, ...]:
+    """The identity names the register's datasets declare (once per register object)."""
+    cached = _declared.get(id(register))
+    if cached is None or cached[0] is not register:
+        if len(_declared) > 16:
+            _declared.clear()
+        cached = _declared[id(register)] = (register, declared_identities(register.dataset))
+    return cached[1]
 
 
 def parse_request_identities(
@@ -93,7 +111,7 @@ def parse_request_identities(
     try:
         return parse_identities(
             items,
-            declared_identities(register.dataset),
+            _declared_identities(register),
             today=clock.now().astimezone(clock.OSLO).date(),
         )
     except UnknownIdentity as exc:
@@ -104,8 +122,9 @@ def parse_request_identities(
 
 def make_plan(register: Register, identities: Iterable[str]) -> Plan:
     try:
-        # Data held for customers (dsr.processor_for) is theirs to decide on: never walked.
-        return plan_walk(own_datasets(register), list(identities))
+        # Data held for customers (dsr.processor_for) is theirs to decide on: never walked
+        # (own_datasets). The walk is cached per register and identity types.
+        return cached_plan(register, list(identities), plan_walk)
     except PlanError as exc:
         raise PlanProblem(f"the datasets cannot be walked: {exc}") from None
     except UnknownIdentity as exc:
