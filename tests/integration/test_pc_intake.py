@@ -394,6 +394,8 @@ def test_the_queue_filters_and_counts(home: clock.FixedClock) -> None:
             assert found.counts == counts
         assert queue.search(session, queue.Filters(kind="access", assignee="-")).total == 2
         assert queue.search(session, queue.Filters(limit=1)).total == 3
+        assignee = queue.search(session, queue.Filters(assignee="agent-x", status="open"))
+        assert assignee.total == len(assignee.cases) == 1
     with pytest.raises(InvalidInput):
         ids(kind="bogus")
 

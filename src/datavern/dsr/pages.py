@@ -956,10 +956,10 @@ def queue_page(
     errors: dict[str, list[str]] = {}
     with db(request) as session:
         try:
-            found = queue.search(session, filters)
+            found = queue.search(session, filters, summary=True)
         except InvalidInput as exc:
             errors = {p.path: [translate(lang, "rq_filter_invalid")] for p in exc.problems}
-            found = queue.search(session, queue.Filters())
+            found = queue.search(session, queue.Filters(), summary=True)
         rows = [_row(c, lang) for c in found.cases]
         handlers = _handlers(session)
     pages = max(1, (found.total + queue.PAGE_SIZE - 1) // queue.PAGE_SIZE)

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Date, and_, bindparam, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from datavern.core import clock
 from datavern.core.errors import InvalidInput, Problem
@@ -100,63 +100,98 @@ def _conditions(filters: Filters) -> list[ColumnElement[bool]]:
     return found
 
 
-def _count_where(conditions: list[ColumnElement[bool]]) -> ColumnElement[int]:
-    """COUNT of the rows meeting every condition: a conditional aggregate (portable SQL)."""
-    if not conditions:
-        return func.count()
-    return func.count(case((and_(*conditions), 1)))
+_PAST = case((PrivacyCase.due_on < TODAY, 1), else_=0).label("past")
+_SOON = case(
+    (and_(PrivacyCase.due_on >= SOON_FIRST, PrivacyCase.due_on <= SOON_LAST), 1), else_=0
+).label("soon")
+# One GROUP BY over every dimension a filter or a count looks at: status, type,
+# assignee, past due, due soon. The groups are few (statuses x types x handlers x 3),
+# so the filtered total and every count of the header are summed from them.
+COUNTS_QUERY: Final = select(
+    PrivacyCase.status, PrivacyCase.kind, PrivacyCase.assignee, _PAST, _SOON, func.count()
+).group_by(PrivacyCase.status, PrivacyCase.kind, PrivacyCase.assignee, _PAST, _SOON)
 
 
-_statements: dict[tuple[str | None, ...], tuple[Any, list[str]]] = {}
+@dataclass(frozen=True)
+class _Group:
+    status: str
+    kind: str
+    assignee: str | None
+    past: bool
+    soon: bool
+    count: int
 
-
-def _counts_query(filters: Filters) -> tuple[Any, list[str]]:
-    """One SELECT of conditional aggregates: the filtered total and every figure of counts()."""
-    key = (filters.kind, filters.status, filters.assignee, filters.due)
-    built = _statements.get(key)
-    if built is not None:
-        return built
-    columns: dict[str, ColumnElement[int]] = {"total": _count_where(_conditions(filters))}
-    is_open = PrivacyCase.status.in_(OPEN_STATUSES)
-    for status in CASE_STATUSES:
-        columns[f"status:{status}"] = _count_where([PrivacyCase.status == status])
-    for kind in CASE_KINDS:
-        columns[f"kind:{kind}"] = _count_where([is_open, PrivacyCase.kind == kind])
-    columns["due_soon"] = _count_where(_conditions(Filters(due="soon")))
-    columns["overdue"] = _count_where(_conditions(Filters(due="overdue")))
-    columns["unassigned"] = _count_where(_conditions(Filters(status="open", assignee=UNASSIGNED)))
-    built = select(*columns.values()).select_from(PrivacyCase), list(columns)
-    if len(_statements) > 64:  # assignee names make the combinations open-ended
-        _statements.clear()
-    _statements[key] = built
-    return built
+    def matches(self, filters: Filters) -> bool:
+        """The same rules as _conditions, for a group instead of a row."""
+        is_open = self.status in OPEN_STATUSES
+        if filters.kind and self.kind != filters.kind:
+            return False
+        if filters.status == "open" and not is_open:
+            return False
+        if filters.status and filters.status != "open" and self.status != filters.status:
+            return False
+        if filters.assignee == UNASSIGNED and self.assignee is not None:
+            return False
+        if (
+            filters.assignee
+            and filters.assignee != UNASSIGNED
+            and self.assignee != filters.assignee.strip().lower()
+        ):
+            return False
+        if filters.due == "overdue" and not (is_open and self.past):
+            return False
+        return not (filters.due == "soon" and not (is_open and self.soon))
 
 
 def _counted(
     session: Session, filters: Filters, dates: dict[str, date]
 ) -> tuple[int, dict[str, Any]]:
-    """(filtered total, counts) from one grouped query over the cases table."""
-    query, names = _counts_query(filters)
-    values = session.execute(query, dates).one()
-    row = dict(zip(names, (int(v or 0) for v in values), strict=True))
-    by_status = {s: row[f"status:{s}"] for s in CASE_STATUSES}
-    by_kind = {k: row[f"kind:{k}"] for k in CASE_KINDS}
+    """(filtered total, counts) from one GROUP BY query over the cases table."""
+    groups = [
+        _Group(status, kind, assignee, bool(past), bool(soon), int(n))
+        for status, kind, assignee, past, soon, n in session.execute(COUNTS_QUERY, dates)
+    ]
+
+    def total(wanted: Filters) -> int:
+        return sum(g.count for g in groups if g.matches(wanted))
+
+    by_status = dict.fromkeys(CASE_STATUSES, 0)
+    by_kind = dict.fromkeys(CASE_KINDS, 0)
+    for group in groups:
+        by_status[group.status] = by_status.get(group.status, 0) + group.count
+        if group.status in OPEN_STATUSES:
+            by_kind[group.kind] = by_kind.get(group.kind, 0) + group.count
     figures: dict[str, Any] = {
         "status": by_status,
         "kind": by_kind,
         "open": sum(by_status[s] for s in OPEN_STATUSES),
-        "due_soon": row["due_soon"],
-        "overdue": row["overdue"],
-        "unassigned": row["unassigned"],
+        "due_soon": total(Filters(due="soon")),
+        "overdue": total(Filters(due="overdue")),
+        "unassigned": total(Filters(status="open", assignee=UNASSIGNED)),
     }
-    return row["total"], figures
+    return total(filters), figures
 
 
-def search(session: Session, filters: Filters) -> QueuePage:
+# What a row of the queue shows: the list loads only these (no sealed identities,
+# no JSON columns to decode); the other attributes load on first use.
+SUMMARY_COLUMNS: Final = (
+    PrivacyCase.id,
+    PrivacyCase.kind,
+    PrivacyCase.status,
+    PrivacyCase.assignee,
+    PrivacyCase.received_at,
+    PrivacyCase.due_on,
+    PrivacyCase.controller_key,
+    PrivacyCase.verified_at,
+)
+
+
+def search(session: Session, filters: Filters, *, summary: bool = False) -> QueuePage:
     """Cases matching ``filters``, soonest due first, and the queue's counts.
 
-    Two queries: one of conditional aggregates (the filtered total and every
-    count of the queue's header), and the page of rows.
+    Two queries: one GROUP BY (the filtered total and every count of the
+    queue's header), and the page of rows (with ``summary``, only
+    the columns of SUMMARY_COLUMNS).
     """
     problems = filters.problems()
     if problems:
@@ -166,6 +201,8 @@ def search(session: Session, filters: Filters) -> QueuePage:
     rows: list[PrivacyCase] = []
     if total > filters.offset:
         query = select(PrivacyCase).where(*_conditions(filters))
+        if summary:
+            query = query.options(load_only(*SUMMARY_COLUMNS))
         rows = list(
             session.execute(
                 query.order_by(PrivacyCase.due_on, PrivacyCase.received_at, PrivacyCase.id)
