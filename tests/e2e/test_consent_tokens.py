@@ -124,3 +124,34 @@ def test_last_use_is_kept_to_the_minute(client: TestClient, applied: None) -> No
         row.last_used_at = clock.now() - timedelta(minutes=2)
     client.get("/api/v1/consent/may-process", params=STATE, headers=reader)
     assert last_used() > first
+
+
+@pytest.mark.parametrize("subject", [OLA, "emailhash"])
+def test_a_restriction_is_seen_by_the_next_call(
+    client: TestClient, applied: None, subject: str
+) -> None:
+    """The restriction is read with the token in one query: a new one counts at once."""
+    from datavern.dsr import crypto
+    from datavern.dsr.models import Restriction
+
+    if subject == "emailhash":
+        subject = service.subject_of(OLA).ref
+    writer = _token("consent:write", name="crm")
+    reader = _token("consent:read", name="mailer")
+    body = {"subject": OLA, "purpose": "nyhetsbrev", "decision": "grant"}
+    assert client.post("/api/v1/consent/records", json=body, headers=writer).status_code == 201
+    params = {"subject": subject, "purpose": "nyhetsbrev"}
+    asked = client.get("/api/v1/consent/may-process", params=params, headers=reader).json()
+    assert asked["allowed"] is True and asked["restricted"] is False
+    with session_scope() as session:
+        session.add(
+            Restriction(
+                identity_type="email",
+                identity_hash=crypto.identity_hash("email", OLA),
+                created_by="test",
+                created_at=clock.now(),
+            )
+        )
+    asked = client.get("/api/v1/consent/may-process", params=params, headers=reader).json()
+    assert asked["allowed"] is False and asked["restricted"] is True
+    assert asked["restricted_since"] is not None

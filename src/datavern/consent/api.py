@@ -456,16 +456,21 @@ def _sessions(url: str) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def _caller_in(session: Session, request: Request, scope: str) -> tuple[str, service.Head | None]:
-    """The caller (a token with ``scope``, or a session whose role allows it) and the
-    register head, read together in one query. HTTPException 401/403 otherwise."""
+def _caller_in(
+    session: Session, request: Request, scope: str, rhash: str | None = None
+) -> tuple[str, service.Head | None, Any]:
+    """The caller (a token with ``scope``, or a session whose role allows it), the
+    register head and the row they were read in, in one query; with ``rhash``, the row
+    also has the subject's restriction (``restricted_since``). HTTPException 401/403
+    otherwise."""
     conn = session.connection()
+    extra = {} if rhash is None else {"hash": rhash}
     token = tokens.bearer(request.headers.get("authorization"))
     if token is not None:
         if not token.startswith(tokens.PREFIX) or len(token) > 200:
             raise HTTPException(401, BAD_TOKEN)
         digest = tokens.hash_token(token)
-        row = conn.execute(_TOKEN, {"h": digest}).first()
+        row = conn.execute(_TOKEN if rhash is None else _TOKEN_R, {"h": digest, **extra}).first()
         found = tokens.principal_of(row)
         if found is None:
             raise HTTPException(401, BAD_TOKEN)
@@ -475,43 +480,43 @@ def _caller_in(session: Session, request: Request, scope: str) -> tuple[str, ser
         if tokens.stale_use(row.last_used_at, now):  # type: ignore[union-attr]
             conn.execute(tokens.TOUCH, {"h": digest, "now": now})
             session.info["wrote"] = True
-        return found.actor, service.head_of(row)
+        return found.actor, service.head_of(row), row
     cookie = request.cookies.get(security.SESSION_COOKIE)
     if not cookie or len(cookie) > 200:
         raise HTTPException(401, NO_CREDENTIALS)
-    row = conn.execute(_PRINCIPAL, {"h": accounts.token_hash(cookie)}).first()
+    query = _PRINCIPAL if rhash is None else _PRINCIPAL_R
+    row = conn.execute(query, {"h": accounts.token_hash(cookie), **extra}).first()
     if row is None or row.expires_at <= clock.now() or not row.active:
         raise HTTPException(401, NO_CREDENTIALS)
     principal = Principal(row.id, row.username, row.role, row.csrf_token)
     if not principal.can(_PERMISSION[scope]):
         raise HTTPException(403, _needs(scope))
-    return _actor(principal), service.head_of(row)
+    return _actor(principal), service.head_of(row), row
 
 
-def _fast_read(
-    request: Request,
-    work: Callable[[Session, service.Head | None], dict[str, Any]],
-) -> Response:
+Work = Callable[[Session, service.Head | None, Any], dict[str, Any]]
+
+
+def _fast_read(request: Request, read: tuple[Work, str | None]) -> Response:
+    """Answer a fast read: ``read`` is the work and the restriction hash to read with
+    the caller (None: none)."""
     try:
-        return _fast_read_once(request, work)
+        return _fast_read_once(request, *read)
     except DBAPIError as exc:
         if not exc.connection_invalidated:
             raise
-        return _fast_read_once(request, work)  # the server had dropped the connection
+        return _fast_read_once(request, *read)  # the server had dropped the connection
 
 
-def _fast_read_once(
-    request: Request,
-    work: Callable[[Session, service.Head | None], dict[str, Any]],
-) -> Response:
+def _fast_read_once(request: Request, work: Work, rhash: str | None) -> Response:
     session = _sessions(request.app.state.database_url)()
     try:
         try:
-            _actor_name, head = _caller_in(session, request, READ)
+            _actor_name, head, row = _caller_in(session, request, READ, rhash)
         except HTTPException as exc:
             session.rollback()
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
-        response = _answer(lambda: JSONResponse(work(session, head)), "query")
+        response = _answer(lambda: JSONResponse(work(session, head, row)), "query")
         if session.info.get("wrote"):
             session.commit()
         # Otherwise nothing was written: closing ends the read transaction.
@@ -544,7 +549,37 @@ def _principal_query() -> Any:
 
 
 _PRINCIPAL = _principal_query()
+_PRINCIPAL_R = _PRINCIPAL.add_columns(service.restriction_column())
 _TOKEN = tokens.lookup_query(*service.head_columns())
+_TOKEN_R = tokens.lookup_query(*service.head_columns(), service.restriction_column())
+
+
+def _state_read(subject: str, purpose: str) -> tuple[Work, str | None]:
+    def work(session: Session, head: service.Head | None, _row: Any) -> dict[str, Any]:
+        return service.state(session, subject, purpose, head=head).as_json()
+
+    return work, None
+
+
+def _may_process_read(subject: str, purpose: str) -> tuple[Work, str | None]:
+    """The work of a may-process answer, and the identity hash under which the subject's
+    restriction is read together with the caller (one round trip fewer)."""
+    try:
+        who: service.Subject | None = service.subject_of(subject)
+    except InvalidInput:
+        who = None  # may_process reports it
+    rhash = service.single_restriction_hash(who) if who is not None else None
+
+    def work(session: Session, head: service.Head | None, row: Any) -> dict[str, Any]:
+        since = (rhash, row.restricted_since) if rhash is not None else None
+        answer = service.may_process(
+            session, subject, purpose, head=head, who=who, restricted_since=since
+        )
+        return answer.as_json()
+
+    return work, rhash
+
+
 _AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid API token and not logged in."},
     403: {"description": "The token lacks consent:read, or the role lacks view_consent."},
@@ -562,10 +597,7 @@ async def state(
     subject: str = Query(max_length=320),
     purpose: str = Query(max_length=200),
 ) -> Response:
-    return _fast_read(
-        request,
-        lambda session, head: service.state(session, subject, purpose, head=head).as_json(),
-    )
+    return _fast_read(request, _state_read(subject, purpose))
 
 
 @router.get(
@@ -578,10 +610,7 @@ async def may_process(
     subject: str = Query(max_length=320),
     purpose: str = Query(max_length=200),
 ) -> Response:
-    return _fast_read(
-        request,
-        lambda session, head: service.may_process(session, subject, purpose, head=head).as_json(),
-    )
+    return _fast_read(request, _may_process_read(subject, purpose))
 
 
 @router.get(
@@ -693,13 +722,9 @@ def verify(
         return service.verify_ledger(session).as_json()
 
 
-_READS: dict[str, Callable[[str, str], Callable[[Session, service.Head | None], Any]]] = {
-    "/api/v1/consent/state": lambda subject, purpose: (
-        lambda session, head: service.state(session, subject, purpose, head=head).as_json()
-    ),
-    "/api/v1/consent/may-process": lambda subject, purpose: (
-        lambda session, head: service.may_process(session, subject, purpose, head=head).as_json()
-    ),
+_READS: dict[str, Callable[[str, str], tuple[Work, str | None]]] = {
+    "/api/v1/consent/state": _state_read,
+    "/api/v1/consent/may-process": _may_process_read,
 }
 
 
@@ -727,8 +752,9 @@ class FastReads:
                 and len(given.get("purpose", "x" * 201)) <= 200
             ):
                 scope["route"] = self.routes[scope["path"]]  # for the request log
-                work = read(given["subject"], given["purpose"])
-                response = _fast_read(Request(scope, receive), work)
+                response = _fast_read(
+                    Request(scope, receive), read(given["subject"], given["purpose"])
+                )
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

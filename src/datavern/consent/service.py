@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Final, Literal
 from urllib.parse import quote
 
@@ -183,7 +183,7 @@ class Subject:
             return {"customer_id": [self.parsed.value]}
         return {}
 
-    @property
+    @cached_property
     def restriction_hashes(self) -> list[str]:
         from datavern.dsr import crypto
 
@@ -930,6 +930,8 @@ def may_process(
     purpose: str,
     *,
     head: Head | Literal["read"] | None = "read",
+    who: Subject | None = None,
+    restricted_since: tuple[str, datetime | None] | None = None,
 ) -> MayProcess:
     """May the subject's data be processed for ``purpose`` now?
 
@@ -937,18 +939,21 @@ def may_process(
     the register, or ``storage``. The answer combines the DSR engine's restriction
     (art. 18; ``dsr.service.may_process``), objections in the ledger (art. 21) and
     consent where the register says consent is the legal basis (art. 6(1)(a)).
-    ``head``: the register head if the caller read it already (see ``head_columns``).
+    ``head``: the register head if the caller read it already (see ``head_columns``);
+    ``who``: ``subject`` parsed already; ``restricted_since``: (identity hash, the
+    oldest active restriction under it) if the caller read that already (see
+    ``restriction_column``).
     """
     known = _head(session) if head == "read" else head
     ctx = _context_at(session, known)
     assert known is not None  # _context_at raised NotFound otherwise
     problems = _Problems()
     purpose = purpose.strip()
-    try:
-        who = subject_of(subject)
-    except InvalidInput as exc:
-        problems.items.extend(exc.problems)
-        who = None
+    if who is None:
+        try:
+            who = subject_of(subject)
+        except InvalidInput as exc:
+            problems.items.extend(exc.problems)
     resolved = None
     if not purpose:
         problems.add("name a purpose, e.g. a consent purpose or an activity key", "purpose")
@@ -969,7 +974,7 @@ def may_process(
     objections = {
         k: v for k, v in latest.items() if k in resolved.objection_keys and v.decision == "object"
     }
-    restricted, since, other = _restriction(session, who, purpose)
+    restricted, since, other = _restriction(session, who, purpose, restricted_since)
     answer = rules.decide(resolved, statuses, objections, restricted)
     reasons = answer.reasons + tuple(other)
     return MayProcess(
@@ -984,8 +989,23 @@ def may_process(
     )
 
 
+def restriction_column() -> Any:
+    """A scalar subquery of the oldest active restriction under the identity hash
+    ``:rhash``, to add to another SELECT (``may_process(restricted_since=...)``)."""
+    return _RESTRICTED_ONE.scalar_subquery().label("restricted_since")
+
+
+def single_restriction_hash(who: Subject) -> str | None:
+    """The one identity hash ``who``'s restriction is looked up by, if exactly one."""
+    hashes = who.restriction_hashes
+    return hashes[0] if len(hashes) == 1 else None
+
+
 def _restriction(
-    session: Session, who: Subject, purpose: str
+    session: Session,
+    who: Subject,
+    purpose: str,
+    prefetched: tuple[str, datetime | None] | None = None,
 ) -> tuple[bool, datetime | None, list[str]]:
     """The DSR engine's restriction (art. 18): restricted (and since when), and any other
     "no" the DSR engine gives.
@@ -998,7 +1018,9 @@ def _restriction(
     if not hashes:
         return False, None, []
     conn = session.connection()
-    if len(hashes) == 1:
+    if prefetched is not None and hashes == [prefetched[0]]:
+        since = prefetched[1]
+    elif len(hashes) == 1:
         since = conn.execute(_RESTRICTED_ONE, {"hash": hashes[0]}).scalar_one_or_none()
     else:
         since = conn.execute(_RESTRICTED, {"hashes": hashes}).scalar_one_or_none()
