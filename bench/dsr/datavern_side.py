@@ -14,7 +14,7 @@ run.py calls, in this order:
    erasure (every `user` field nulled, as the Fides policy does) and return when
    it is done. Identities given here are never used for anything else.
 4. ``datavern_access_many(identity_emails)`` once, for the "1,000 queued access
-   requests" target: queue them all (Celery jobs) and return when all are done.
+   requests" target: have them all worked off and return when all are done.
 
 Each call is timed by run.py (wall time around the call); the median of the warm
 runs is reported. A function that raises NotImplementedError is reported as
@@ -30,18 +30,20 @@ What the Datavern side does (the same work a user's ``datavern dsr access`` /
   ``dsr.connections`` entry is needed) and applies a register made of a small
   organisation and the dataset file as it is. Masking: the default, ``null``.
 * ``datavern_access`` runs a complete access request: every retrieve step, the
-  audit entries, and the package zip with ``data.json`` and the CSVs. The readable
-  report (HTML + PDF, nb + en) is rendered too unless ``DATAVERN_BENCH_REPORT=0``;
-  the PDF rendering is by far the largest part of the time, and Fides' access
-  result has no report, so both numbers are printed by ``--report both``.
+  audit entries, and the package zip with ``data.json``, the CSVs and the readable
+  report in HTML (nb + en). ``DATAVERN_BENCH_REPORT=pdf`` adds the PDF report
+  (by far the largest part of the time; Fides' access result has no report) and
+  ``DATAVERN_BENCH_REPORT=0`` leaves the report out.
 * ``datavern_erase`` runs a complete erasure with the check afterwards that reads
   every erased row back.
 * ``datavern_access_many`` queues the requests through the job runner.
-  ``DATAVERN_BENCH_JOBS=inline`` (default) runs them one after another in this
-  process. ``DATAVERN_BENCH_JOBS=celery`` starts ``datavern worker`` (Celery,
-  Redis on this machine, a queue of its own, ``DATAVERN_BENCH_WORKERS`` processes,
-  2 by default) for the run, submits every request, waits until all are done and
-  stops the worker; the worker's start-up is not timed.
+  ``DATAVERN_BENCH_JOBS=inline`` (default) works them off in this process with
+  ``DATAVERN_BENCH_WORKERS`` threads (4 by default; 1: one after another), each
+  running one request inline at a time. ``DATAVERN_BENCH_JOBS=celery`` starts
+  ``datavern worker`` (Celery, Redis on this machine, a queue of its own,
+  ``DATAVERN_BENCH_WORKERS`` processes, 2 by default) for the run, submits every
+  request, waits until all are done and stops the worker; the worker's start-up
+  is not timed.
 """
 
 from __future__ import annotations

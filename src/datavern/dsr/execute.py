@@ -336,9 +336,7 @@ def record_audits(
     the head is read (and locked) once, the entries are inserted with one
     statement and the head moves to the last of them.
     """
-    if len(entries) <= 1:
-        for action, details in entries:
-            audit.record(session, action, target, details, actor=actor)
+    if not entries:
         return
     session.flush()  # pending writes first: the write lock before the head is read
     head = session.execute(
