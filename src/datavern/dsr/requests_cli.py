@@ -178,7 +178,11 @@ def list_(
     if fmt == "json":
         typer.echo(json.dumps({"total": total, "counts": counts, "requests": rows}, indent=2))
         return
-    table = Table("reference", "type", "status", "received", "due", "assignee", "id")
+    # The reference names a request for every other command (`show`, `approve` ...);
+    # the full id is in --format json.
+    table = Table("reference", "type", "status", "received", "due", "assignee")
+    for column in table.columns[:5]:
+        column.no_wrap = True
     for row in rows:
         due = row["due_on"] + (" OVERDUE" if row["overdue"] else "")
         table.add_row(
@@ -188,7 +192,6 @@ def list_(
             row["received_at"][:10],
             due,
             escape(row["assignee"] or "-"),
-            row["id"],
         )
     console.print(table)
     console.print(
