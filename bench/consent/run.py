@@ -13,12 +13,18 @@ What it does, per database:
    use), then the same number from 4 threads at once; then ``verify_ledger`` walks
    the whole chain and must find it intact;
 3. **reads over HTTP**: uvicorn serving ``create_app()`` on 127.0.0.1 with
-   ``--workers`` processes, a logged-in agent's session, and the load generator
-   (bench/consent/load.py, its own process, keep-alive, ``--concurrency``
-   connections) asking ``/api/v1/consent/may-process`` and ``/api/v1/consent/state``
-   for random subjects among those appended;
+   ``--http httptools --loop uvloop --workers N`` (``--workers``, default 2: one per
+   CPU of this 2-CPU machine; the load generator is a C program that needs little),
+   an API token with ``consent:read`` (how a company's systems call it), and
+   ``wrk`` (installed with apt-get when missing; else load.py, slower, with a note)
+   with one thread, ``--connections`` keep-alive connections (default 8: at 2,000
+   requests/s, 8 connections mean 4 ms per request on average by Little's law) and
+   bench/consent/paths.lua picking a random subject per request, asking
+   ``/api/v1/consent/may-process`` and ``/api/v1/consent/state``;
 4. **reference**: the same uvicorn set-up serving a bare Starlette endpoint that runs
    one plain SQL SELECT of the same state (bench/consent/reference_app.py).
+
+``--appends-only`` skips the reads.
 
 Results are printed as a table and written to bench/.work/results/consent-*.json.
 Nothing here asserts a time.
@@ -222,16 +228,20 @@ def wrk_path() -> str | None:
     found = shutil.which("wrk")
     if found:
         return found
-    apt = ["apt-get", "install", "-y", "-q", "wrk"]
-    if os.geteuid() != 0:
-        apt = ["sudo", "-n", *apt]
-    print("wrk is missing; trying: " + " ".join(apt), flush=True)
-    try:
-        subprocess.run(apt, check=True, capture_output=True, timeout=300)
-    except (OSError, subprocess.SubprocessError) as exc:
-        print(f"could not install wrk ({type(exc).__name__}); using load.py", flush=True)
-        return None
-    return shutil.which("wrk")
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    install = [*sudo, "apt-get", "install", "-y", "-q", "wrk"]
+    update = [*sudo, "apt-get", "update", "-q"]
+    print("wrk is missing; trying: " + " ".join(install), flush=True)
+    for steps in ([install], [update, install]):  # the package lists may be stale
+        try:
+            for step in steps:
+                subprocess.run(step, check=True, capture_output=True, timeout=600)
+        except (OSError, subprocess.SubprocessError) as exc:
+            problem = type(exc).__name__
+            continue
+        return shutil.which("wrk")
+    print(f"could not install wrk ({problem}); using load.py", flush=True)
+    return None
 
 
 def _wrk(wrk: str, url: str, paths: Path, auth: str, seconds: float, c: int) -> dict[str, Any]:
