@@ -20,6 +20,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     MetaData,
+    Select,
     Table,
     and_,
     any_,
@@ -169,6 +170,7 @@ class SQLConnector:
         self._tables: dict[str, Table] = {}
         self._column_infos: dict[tuple[str, str], ColumnInfo] = {}
         self._reflect_lock = threading.Lock()
+        self._statements: dict[tuple[Any, ...], Select[Any]] = {}
 
     # -- engine and connections -------------------------------------------------
 
@@ -491,11 +493,44 @@ class SQLConnector:
     ) -> Iterator[Row]:
         with self._connect(collection) as conn:
             for batch in filter_batches(filters, batch_size):
-                statement = select(*columns).where(
-                    *(self._in(table.c[field], values) for field, values in batch.items())
-                )
-                for row in conn.execute(statement).mappings():
+                statement, params = self._select(table, columns, batch)
+                for row in conn.execute(statement, params).mappings():
                     yield dict(row)
+
+    def _select(
+        self, table: Table, columns: list[Column[Any]], batch: dict[str, list[Any]]
+    ) -> tuple[Select[Any], dict[str, list[Any]]]:
+        """``SELECT columns WHERE field IN (values) AND ...`` with the values as parameters.
+
+        The statement depends only on the table, the columns, the filter fields and
+        whether each list is long enough to go as one array (see ``_in``), so it is
+        built once and reused: SQLAlchemy then finds it in its compiled cache without
+        building and hashing it again.
+        """
+        shape = tuple(
+            (
+                field,
+                self.backend == "postgresql"
+                and len(values) >= _ARRAY_THRESHOLD
+                and self._info(table.c[field]).kind in _ARRAY_KINDS,
+            )
+            for field, values in batch.items()
+        )
+        key = (table, tuple(c.name for c in columns), shape)
+        statement = self._statements.get(key)
+        if statement is None:
+            clauses = [
+                table.c[field]
+                == any_(bindparam(f"f{i}", type_=postgresql.ARRAY(table.c[field].type)))
+                if array
+                else table.c[field].in_(bindparam(f"f{i}", expanding=True))
+                for i, (field, array) in enumerate(shape)
+            ]
+            statement = select(*columns).where(*clauses)
+            if len(self._statements) > 512:
+                self._statements.clear()
+            self._statements[key] = statement
+        return statement, {f"f{i}": values for i, values in enumerate(batch.values())}
 
     def count(self, collection: str, filters: Filters) -> int:
         table = self._table(collection)
