@@ -13,10 +13,12 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from datavern.core.config import get_settings
+from datavern.core.errors import DatavernError
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -122,8 +124,33 @@ def alembic_config(url: str | None = None) -> Any:
     return cfg
 
 
+class DatabaseUnreachable(DatavernError):
+    """Datavern's own database cannot be opened (a server down, a wrong URL)."""
+
+
+def _where(url: str) -> str:
+    """The database a URL names, without user or password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"sqlite at {parsed.database or 'memory'}"
+    host = f"{parsed.host}:{parsed.port}" if parsed.port else str(parsed.host)
+    return f"{parsed.get_backend_name()} database {parsed.database!r} at {host}"
+
+
 def migrate(url: str | None = None) -> None:
     """Bring the database schema to the newest migration."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), "head")
+    target = url or get_settings().effective_database_url
+    try:
+        command.upgrade(alembic_config(target), "head")
+    except (OperationalError, InterfaceError) as exc:
+        if exc.statement is not None:
+            raise  # failed inside a migration, not on connecting
+        # The driver's first line says why (refused, no such database, authentication);
+        # it names no password, and the URL is shown without one.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise DatabaseUnreachable(
+            f"cannot open Datavern's database ({_where(target)}; DATAVERN_DATABASE_URL or "
+            f"DATAVERN_DATA_DIR): {reason}"
+        ) from None
