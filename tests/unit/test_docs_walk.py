@@ -128,3 +128,27 @@ def test_documented_yaml_is_yaml(where: str, text: str) -> None:
         yaml.safe_load(text)
     except yaml.YAMLError as error:
         pytest.fail(f"{where}: not YAML: {error}")
+
+
+def _slug(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces as -."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_relative_links_and_anchors_resolve() -> None:
+    broken = []
+    for page in PAGES:
+        for match in re.finditer(r"\]\(([^)\s]+)\)", page.read_text(encoding="utf-8")):
+            link = match.group(1)
+            if re.match(r"[a-z]+:", link):
+                continue  # https:, mailto:
+            path, _, anchor = link.partition("#")
+            target = (page.parent / path) if path else page
+            if not target.exists():
+                broken.append(f"{page.relative_to(ROOT)}: {link} (no such file)")
+            elif anchor and target.suffix == ".md":
+                text = target.read_text(encoding="utf-8")
+                headings = {_slug(h) for h in re.findall(r"^#+\s+(.*)$", text, re.MULTILINE)}
+                if anchor not in headings:
+                    broken.append(f"{page.relative_to(ROOT)}: {link} (no such heading)")
+    assert broken == []
