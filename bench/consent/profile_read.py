@@ -2,7 +2,10 @@
 called directly, N times, under cProfile. Uses the database a run of run.py left in
 bench/.work/consent-sqlite (or DATAVERN_DATABASE_URL).
 
-    .venv/bin/python bench/consent/profile_read.py [may-process|state] [N]
+    .venv/bin/python bench/consent/profile_read.py [may-process|state|reference] [N]
+
+``reference`` times reference_app.py the same way (no profile): the CPU cost of a
+request without HTTP, which a loaded machine distorts much less than requests/s.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import secrets
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 HOME = REPO / "bench" / ".work" / "consent-sqlite"
@@ -34,7 +38,13 @@ def main() -> None:
         token = tokens.create_token(
             session, f"profile-{secrets.token_hex(4)}", ["consent:read"], actor="bench"
         )
-    app = create_app()
+    app: Any = create_app()
+    path = f"/api/v1/consent/{what}"
+    if what == "reference":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import reference_app
+
+        app, path = reference_app.app, "/state"
     auth = f"Bearer {token}".encode()
     rng = random.Random(5)
 
@@ -46,8 +56,8 @@ def main() -> None:
             "http_version": "1.1",
             "method": "GET",
             "scheme": "http",
-            "path": f"/api/v1/consent/{what}",
-            "raw_path": f"/api/v1/consent/{what}".encode(),
+            "path": path,
+            "raw_path": path.encode(),
             "query_string": query,
             "root_path": "",
             "headers": [(b"host", b"127.0.0.1"), (b"authorization", auth)],
@@ -76,6 +86,8 @@ def main() -> None:
     start = time.perf_counter()
     asyncio.run(many(n))
     print(f"{what}: {(time.perf_counter() - start) / n * 1e6:.0f} us per request in process")
+    if what == "reference":
+        return
     profile = cProfile.Profile()
     profile.enable()
     asyncio.run(many(n))
