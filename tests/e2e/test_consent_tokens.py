@@ -52,6 +52,9 @@ def test_a_system_records_withdraws_and_asks_with_scoped_tokens(
 
     asked = client.get("/api/v1/consent/may-process", params=STATE, headers=reader)
     assert asked.status_code == 200 and asked.json()["allowed"] is True
+    # The fast path keeps the app's security headers.
+    assert asked.headers["cache-control"] == "no-store"
+    assert asked.headers["x-content-type-options"] == "nosniff"
     state = client.get("/api/v1/consent/state", params=STATE, headers=reader)
     assert state.json()["status"] == "granted"
 
@@ -155,3 +158,17 @@ def test_a_restriction_is_seen_by_the_next_call(
     asked = client.get("/api/v1/consent/may-process", params=params, headers=reader).json()
     assert asked["allowed"] is False and asked["restricted"] is True
     assert asked["restricted_since"] is not None
+
+
+def test_malformed_reads_get_the_usual_422(client: TestClient, applied: None) -> None:
+    """What the fast path does not take (a missing or repeated parameter, a too long
+    subject) goes to the ordinary route and its validation."""
+    reader = _token("consent:read", name="mailer")
+    for query in (
+        "subject=ola%40example.no",
+        "subject=a&subject=b&purpose=nyhetsbrev",
+        f"subject={'x' * 321}&purpose=nyhetsbrev",
+    ):
+        answer = client.get(f"/api/v1/consent/may-process?{query}", headers=reader)
+        assert answer.status_code == 422, query
+        assert answer.json()["detail"][0]["loc"][0] == "query"
