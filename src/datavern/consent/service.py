@@ -567,7 +567,7 @@ def _durable_after_commit(session: Session) -> None:
 
     def flush(committed: Session) -> None:
         committed.info.pop("consent_durable_hook", None)
-        with committed.get_bind().connect() as conn:  # type: ignore[union-attr]
+        with committed.get_bind().engine.connect() as conn:
             conn.exec_driver_sql("SELECT txid_current()")
             conn.commit()
 
