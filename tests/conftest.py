@@ -68,9 +68,16 @@ def datavern_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     monkeypatch.setenv("DATAVERN_DATA_DIR", str(home))
     monkeypatch.delenv("DATAVERN_DATABASE_URL", raising=False)
     monkeypatch.setenv("DATAVERN_ACTOR", "test")
+    before = {k: v for k, v in os.environ.items() if k.startswith("DATAVERN_")}
     reset_settings()
     yield home
     dispose_engines()
+    # Commands run in-process may set DATAVERN_* for their own process (`datavern demo`
+    # sets the base URL and its connection key): never let that reach the next test.
+    for key in [k for k in os.environ if k.startswith("DATAVERN_")]:
+        if key not in before:
+            del os.environ[key]
+    os.environ.update(before)
     reset_settings()
 
 

@@ -56,6 +56,82 @@ def test_demo_again_applies_nothing_new_and_resets_the_password() -> None:
         assert service.authenticate(session, "admin", old) is None
 
 
+def test_demo_connects_a_synthetic_customer_database_requests_can_run_against(
+    datavern_home: Path,
+) -> None:
+    import sqlite3
+
+    result = runner.invoke(app, ["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    source = datavern_home / "demo-kundedatabase.sqlite"
+    assert source.is_file() and "demo-kundedatabase.sqlite" in result.output
+    assert oct((datavern_home / "demo-connection.key").stat().st_mode & 0o777) == "0o600"
+
+    access = runner.invoke(
+        app,
+        [
+            "dsr",
+            "access",
+            "--identity",
+            "email=ola.nordmann@example.com",
+            "--output",
+            str(datavern_home / "ola.zip"),
+        ],
+    )
+    assert access.exit_code == 0, access.output
+    assert "from 5 collection(s)" in access.output
+
+    erase = runner.invoke(app, ["dsr", "erase", "--identity", "email=per.hansen@example.com"])
+    assert erase.exit_code == 0, erase.output
+    assert "(erasure): done" in erase.output
+    db = sqlite3.connect(source)
+    try:
+        gone = db.execute("SELECT count(*) FROM customers WHERE email = 'per.hansen@example.com'")
+        assert gone.fetchone() == (0,)
+        # Invoices are held by bokføringsloven § 13: the billing name stays, the link goes.
+        kept = db.execute("SELECT count(*) FROM invoices WHERE billing_name = 'Per Hansen'")
+        assert kept.fetchone()[0] > 0
+        linked = db.execute(
+            "SELECT count(*) FROM invoices WHERE billing_name = 'Per Hansen' "
+            "AND customer_id IS NOT NULL"
+        )
+        assert linked.fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM customers").fetchone()[0] > 1
+    finally:
+        db.close()
+
+    again = runner.invoke(app, ["demo", "--no-serve"])  # keeps the changed database
+    assert again.exit_code == 0, again.output
+    assert (
+        runner.invoke(
+            app,
+            [
+                "dsr",
+                "access",
+                "--identity",
+                "email=ola.nordmann@example.com",
+                "--output",
+                str(datavern_home / "again.zip"),
+            ],
+        ).exit_code
+        == 0
+    )
+
+
+def test_demo_links_follow_the_port_unless_the_base_url_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datavern.core.config import get_settings
+
+    result = runner.invoke(app, ["demo", "--no-serve", "--port", "8124"])
+    assert result.exit_code == 0, result.output
+    assert get_settings().base_url == "http://127.0.0.1:8124"
+    monkeypatch.setenv("DATAVERN_BASE_URL", "https://personvern.example")
+    result = runner.invoke(app, ["demo", "--no-serve", "--port", "8125"])
+    assert "https://personvern.example/personvern" in result.output
+    assert "8125" not in result.output
+
+
 def test_demo_without_the_example_register_fails_clearly(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

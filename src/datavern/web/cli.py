@@ -14,13 +14,15 @@ Demo decisions:
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import typer
 
 from datavern.cli.common import actor, console, ensure_database, fail
-from datavern.core.config import get_settings
+from datavern.core.config import get_settings, reset_settings
 from datavern.core.errors import DatavernError
+from datavern.web import demo_source
 
 DEMO_ADMIN = "admin"
 
@@ -42,15 +44,27 @@ def _run(host: str, port: int) -> None:
     uvicorn.run(create_app(), host=host, port=port, access_log=False, log_level="info")
 
 
+def use_base_url(default: str) -> None:
+    """Links in e-mails and pages point at the address served, unless DATAVERN_BASE_URL
+    says otherwise (e.g. the public address behind a proxy)."""
+    if not os.environ.get("DATAVERN_BASE_URL", "").strip():
+        os.environ["DATAVERN_BASE_URL"] = default
+    reset_settings()
+
+
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
 ) -> None:
-    """Serve the privacy notice, the admin console and the API (migrates the database first)."""
+    """Serve the privacy notice, the admin console and the API (migrates the database first).
+
+    Links in e-mails use DATAVERN_BASE_URL, or this host and port when it is not set."""
     try:
         ensure_database()
     except DatavernError as exc:
         fail(exc)
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    use_base_url(f"http://{shown_host}:{port}")
     _run(host, port)
 
 
@@ -79,12 +93,14 @@ def find_demo_register() -> Path:
 
 
 def prepare_demo() -> tuple[str, int, bool, str]:
-    """Migrate, apply the demo register, (re)set the admin password.
+    """Migrate, apply the demo register, connect its customer database, (re)set the admin
+    password.
 
     Returns (organisation name, version number in force, whether it was applied now,
     the new admin password).
     """
     from datavern.accounts import service as accounts
+    from datavern.connectors import service as connections
     from datavern.core.db import session_scope
     from datavern.register.loader import load_register
     from datavern.register.service import apply_register
@@ -93,8 +109,16 @@ def prepare_demo() -> tuple[str, int, bool, str]:
     ensure_database()
     loaded = load_register(folder)
     who = actor()
+    data_dir = get_settings().data_dir
+    source, _made = demo_source.create_source(data_dir)
+    demo_source.ensure_connection_key(data_dir)
     with session_scope() as session:
         result = apply_register(session, loaded, who, "datavern demo")
+        known = {c.name for c in connections.list_connections(session)}
+        if demo_source.DATASET not in known:
+            connections.add_connection(
+                session, demo_source.DATASET, f"sqlite:///{source}", actor=who
+            )
         number, applied_now = result.version.number, result.created
         password = accounts.generate_password()
         if accounts.get_user(session, DEMO_ADMIN) is None:
@@ -113,14 +137,16 @@ def demo(
         False, "--no-serve", help="Set up the demo company and exit without serving."
     ),
 ) -> None:
-    """Create the demo company (SQLite in DATAVERN_DATA_DIR), apply its register and serve it."""
+    """Create the demo company (SQLite in DATAVERN_DATA_DIR), apply its register, connect a
+    synthetic customer database to it and serve it."""
     try:
         org, number, applied_now, password = prepare_demo()
     except DatavernError as exc:
         fail(exc)
-    settings = get_settings()
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    base = f"http://{shown_host}:{port}"
+    use_base_url(f"http://{shown_host}:{port}")
+    settings = get_settings()
+    base = settings.base_url.rstrip("/")
     state = "applied now" if applied_now else "already applied"
     where = settings.effective_database_url.split("://", 1)[0]
     console.print(f"\n[bold]Datavern demo[/]: {org}", highlight=False)
@@ -130,6 +156,18 @@ def demo(
     console.print(f"  Privacy notice (English): {base}/privacy", highlight=False)
     console.print(f"  Admin console:            {base}/admin", highlight=False)
     console.print(f"  API reference:            {base}/docs", highlight=False)
+    console.print("")
+    console.print(
+        f"  Customer database:        {settings.data_dir / demo_source.SOURCE_FILE}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"  (synthetic people; file a request as {demo_source.demo_customers()[0][1]})",
+        highlight=False,
+        markup=False,
+    )
     console.print("")
     console.print(f"  Username: {DEMO_ADMIN}", highlight=False, markup=False)
     console.print(f"  Password: {password}", highlight=False, markup=False)
