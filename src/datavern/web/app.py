@@ -171,17 +171,50 @@ class RequestLog:
             )
 
 
+def local_swagger() -> Path | None:
+    """Swagger UI's files from the ``swagger-ui-bundle`` package, when it is installed:
+    /docs then loads nothing from a CDN. Without it, FastAPI's page (from jsDelivr)."""
+    try:
+        from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    path = Path(str(swagger_ui_path))
+    if (path / "swagger-ui-bundle.js").is_file() and (path / "swagger-ui.css").is_file():
+        return path
+    return None
+
+
+def _serve_docs_locally(app: FastAPI, assets: Path) -> None:
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> Response:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}/openapi.json",
+            title="Datavern – API",
+            swagger_js_url=f"{root}/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/docs-assets/swagger-ui.css",
+            swagger_favicon_url="data:,",
+        )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The whole web app bound to ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
+    swagger = local_swagger()
     app = FastAPI(
         title="Datavern",
         version=__version__,
         description=DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None if swagger else "/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
     )
+    if swagger:
+        _serve_docs_locally(app, swagger)
     app.state.settings = settings
     app.state.database_url = settings.effective_database_url
     app.state.secret_key = settings.effective_secret_key()
@@ -207,7 +240,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
     app.add_middleware(consent_api.FastReads)  # innermost: headers and log apply to it
-    app.add_middleware(security.SecurityHeaders, settings=settings)
+    app.add_middleware(security.SecurityHeaders, settings=settings, local_docs=bool(swagger))
     app.add_middleware(RequestLog)
 
     @app.get("/", include_in_schema=False)

@@ -147,12 +147,20 @@ PAGE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
-# FastAPI's Swagger UI (/docs) loads its script and CSS from a CDN; the API reference is the
-# only page that needs them, so only it gets a looser policy.
+# Without the swagger-ui-bundle package, FastAPI's Swagger UI (/docs) loads its script and
+# CSS from a CDN; the API reference is the only page that needs them, so only it gets a
+# looser policy.
 DOCS_CSP = (
     "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
     "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: "
     "https://fastapi.tiangolo.com; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+# With Swagger UI's files served by Datavern itself (the swagger-ui-bundle package):
+# nothing from elsewhere. Its page starts the UI with an inline script.
+DOCS_CSP_LOCAL = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
 )
 DOCS_PATHS = ("/docs", "/redoc")
 
@@ -161,9 +169,10 @@ class SecurityHeaders:
     """Pure ASGI middleware: security headers on every response, and the admin
     language choice (``?lang=en``) remembered in a cookie."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, local_docs: bool = False) -> None:
         self.app = app
         self.settings = settings
+        self.docs_csp = DOCS_CSP_LOCAL if local_docs else DOCS_CSP
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -176,7 +185,7 @@ class SecurityHeaders:
             chosen = query.get("lang", [None])[0]
             if chosen in LANGUAGES:
                 lang_choice = chosen
-        csp = DOCS_CSP if path.startswith(DOCS_PATHS) else PAGE_CSP
+        csp = self.docs_csp if path.startswith(DOCS_PATHS) else PAGE_CSP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
