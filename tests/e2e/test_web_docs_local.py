@@ -47,3 +47,22 @@ def test_without_the_bundle_docs_use_fastapis_page(
         docs = client.get("/docs")
     assert docs.status_code == 200 and "cdn.jsdelivr.net" in docs.text
     assert "https://cdn.jsdelivr.net" in docs.headers["content-security-policy"]
+
+
+def test_the_api_reference_renders_in_chromium_with_no_request_leaving_the_host(
+    live_server: str, browser: object
+) -> None:
+    """The real swagger-ui-bundle (a project dependency): /docs draws the API reference,
+    and every request the page makes goes to Datavern itself."""
+    from urllib.parse import urlsplit
+
+    page = browser.new_page()  # type: ignore[attr-defined]
+    hosts: set[str] = set()
+    page.on("request", lambda request: hosts.add(urlsplit(request.url).netloc))
+    page.goto(f"{live_server}/docs")
+    page.wait_for_selector(".opblock-summary-path", timeout=15000)
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert any("/api/v1/requests" in p for p in paths)
+    assert any("/api/v1/consent" in p for p in paths)
+    assert hosts <= {urlsplit(live_server).netloc, ""}, hosts
+    page.close()
