@@ -144,3 +144,20 @@ def test_the_openapi_document_describes_every_field(api: TestClient) -> None:
     assert undocumented == []
     for parameter in paths["/api/v1/requests"]["get"]["parameters"]:
         assert parameter.get("description"), parameter["name"]
+
+
+def test_a_refused_body_names_the_fields_but_never_repeats_their_values(
+    api: TestClient,
+) -> None:
+    writer = token("requests:write")
+    fnr = "01017012345"
+    refused = api.post(
+        "/api/v1/requests",
+        json={"email": OLA, "fnr": fnr, "kind": "no-such-kind", "identity_verified": "maybe"},
+        headers=writer,
+    )
+    assert refused.status_code == 422
+    problems = refused.json()["detail"]
+    assert {tuple(p["loc"]) for p in problems} >= {("body", "kind")}
+    assert all(set(p) == {"loc", "msg", "type"} for p in problems)
+    assert OLA not in refused.text and fnr not in refused.text and "maybe" not in refused.text
