@@ -16,6 +16,7 @@ from typing import Any
 import typer
 
 from datavern.accounts import rules, service
+from datavern.accounts.tokens import SCOPES
 from datavern.cli.common import actor, console, ensure_database, fail
 from datavern.core.db import session_scope
 from datavern.core.errors import DatavernError, InvalidInput
@@ -156,7 +157,7 @@ def token_create(
         ...,
         "--scope",
         "-s",
-        help="Repeatable: requests:read, requests:write, requests:decide.",
+        help="Repeatable: " + ", ".join(SCOPES) + ".",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the token as JSON."),
 ) -> None:
