@@ -153,6 +153,16 @@ def test_english_pages_and_emails(shop_client: TestClient) -> None:
     assert mail.language == "en" and mail.subject.startswith("Your code:")
 
 
+def test_the_rights_page_links_to_my_consents_in_its_language(shop_client: TestClient) -> None:
+    for start, consents, label in (
+        ("/personvern/rettigheter", "/personvern/samtykker", "Mine samtykker"),
+        ("/privacy/rights", "/privacy/consents", "My consents"),
+    ):
+        page = shop_client.get(start)
+        assert f'href="{consents}">{label}</a>' in page.text
+        assert shop_client.get(consents).status_code == 200
+
+
 def test_a_subject_sees_only_their_own_requests_and_package(shop_client: TestClient) -> None:
     ola_case = verified(shop_client, OLA)
     approve_as_agent(shop_client, ola_case)

@@ -26,6 +26,7 @@ NB: dict[str, str] = {
     "opplysninger om deg, og bruke de andre rettighetene personvernforordningen gir deg. "
     "Det er gratis, og vi svarer innen én måned.",
     "pc_read_notice": "Les personvernerklæringen",
+    "pc_my_consents": "Mine samtykker",
     "pc_my_requests": "Forespørslene mine",
     "pc_rights_heading": "Dette kan du be om",
     "pc_right_access": "Få vite om vi behandler opplysninger om deg, og i så fall få en kopi, "
@@ -400,6 +401,7 @@ EN: dict[str, str] = {
     "data about you, and use the other rights the GDPR gives you. It is free, and we answer "
     "within one month.",
     "pc_read_notice": "Read the privacy notice",
+    "pc_my_consents": "My consents",
     "pc_my_requests": "My requests",
     "pc_rights_heading": "What you can ask for",
     "pc_right_access": "Learn whether we process data about you and, if so, get a copy, "
