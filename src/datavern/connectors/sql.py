@@ -32,6 +32,7 @@ from sqlalchemy import (
     inspect,
     literal,
     select,
+    text,
     tuple_,
     update,
 )
@@ -171,6 +172,7 @@ class SQLConnector:
         self._column_infos: dict[tuple[str, str], ColumnInfo] = {}
         self._reflect_lock = threading.Lock()
         self._statements: dict[tuple[Any, ...], Select[Any]] = {}
+        self._local = threading.local()
 
     # -- engine and connections -------------------------------------------------
 
@@ -275,7 +277,43 @@ class SQLConnector:
                 # that the write is a transaction of its own (committed or not at all).
                 conn.rollback()
             with conn.begin():
+                if self.backend == "postgresql" and getattr(self._local, "unflushed", False):
+                    conn.execute(text("SET LOCAL synchronous_commit = off"))
                 yield conn
+
+    @contextmanager
+    def unflushed_writes(self) -> Iterator[None]:
+        """Writes of this thread inside the block commit without waiting for the disk.
+
+        PostgreSQL: ``synchronous_commit = off`` for these transactions only. They
+        are committed, atomic and visible at once; a crash of the database server
+        (not of Datavern) could lose the last of them, until :meth:`flush` makes
+        them durable. The caller must call ``flush`` before it relies on them (the
+        erasure does, before it reads every erased row back). Other databases
+        write as always.
+        """
+        previous = getattr(self._local, "unflushed", False)
+        self._local.unflushed = True
+        try:
+            yield
+        finally:
+            self._local.unflushed = previous
+
+    def flush(self) -> None:
+        """Make every write committed so far durable (waits for PostgreSQL's WAL flush).
+
+        A transaction that writes a commit record (``txid_current()`` gives it a
+        transaction id) commits synchronously, and PostgreSQL writes its WAL in
+        order: when it returns, every earlier commit is on disk too.
+        """
+        if self.backend != "postgresql":
+            return
+        with self._connect() as conn:
+            if conn.in_transaction():
+                conn.rollback()
+            with conn.begin():
+                conn.execute(text("SET LOCAL synchronous_commit = on"))
+                conn.execute(select(func.txid_current()))
 
     @contextmanager
     def _one_statement(self, collection: str) -> Iterator[Connection]:
@@ -285,7 +323,7 @@ class SQLConnector:
         three (BEGIN, the statement, COMMIT), and just as atomic. Elsewhere, and for
         anything of more than one statement, ``_transaction``.
         """
-        if self.backend != "postgresql":
+        if self.backend != "postgresql" or getattr(self._local, "unflushed", False):
             with self._transaction(collection) as conn:
                 yield conn
             return

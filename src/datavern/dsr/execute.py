@@ -1022,17 +1022,7 @@ class RequestRun:
         masked = deleted = 0
         strategies = {f: m.describe() for f, m in coll.masks.items()}
         if not self.dry_run:
-            values = {f: m.write_value() for f, m in coll.masks.items()}
-            for group in _by_shape(to_mask).values():
-                if values:
-                    masked += coll.connector.mask(coll.table, group, values)
-            for fields, keys in partly.items():
-                rest = {f: v for f, v in values.items() if f not in fields}
-                for group in _by_shape(keys).values():
-                    if rest:
-                        masked += coll.connector.mask(coll.table, group, rest)
-            for group in _by_shape(to_delete).values():
-                deleted += coll.connector.delete(coll.table, group)
+            masked, deleted = self._write_erasure(coll, to_mask, partly, to_delete)
         if to_mask:
             audits.append(
                 (
@@ -1135,6 +1125,35 @@ class RequestRun:
             },
         }
 
+    def _write_erasure(
+        self,
+        coll: Collection,
+        to_mask: list[dict[str, Any]],
+        partly: dict[frozenset[str], list[dict[str, Any]]],
+        to_delete: list[dict[str, Any]],
+    ) -> tuple[int, int]:
+        """Mask and delete; returns the rows masked and deleted.
+
+        The writes commit without waiting for the database's disk (one WAL flush
+        per collection is most of an erasure's time): the verify step makes them
+        durable (``flush``) before it reads every erased row back, so a request is
+        never done before its erasure is on disk.
+        """
+        masked = deleted = 0
+        values = {f: m.write_value() for f, m in coll.masks.items()}
+        with coll.connector.unflushed_writes():
+            for group in _by_shape(to_mask).values():
+                if values:
+                    masked += coll.connector.mask(coll.table, group, values)
+            for fields, keys in partly.items():
+                rest = {f: v for f, v in values.items() if f not in fields}
+                for group in _by_shape(keys).values():
+                    if rest:
+                        masked += coll.connector.mask(coll.table, group, rest)
+            for group in _by_shape(to_delete).values():
+                deleted += coll.connector.delete(coll.table, group)
+        return masked, deleted
+
     def _verify(self) -> dict[str, Any]:
         """Read back every erased row: nothing personal may remain but held fields."""
         with session_scope() as session:
@@ -1147,6 +1166,14 @@ class RequestRun:
                     )
                 ).scalars()
             )
+        # The erasure's writes committed without waiting for the disk: make them
+        # durable first, so that what is read back below stays so.
+        flushed: set[int] = set()
+        for step in erase_steps:
+            coll = self.collections.get(step.key)
+            if coll is not None and id(coll.connector) not in flushed:
+                coll.connector.flush()
+                flushed.add(id(coll.connector))
         remaining: dict[str, dict[str, int]] = {}
         checked = 0
         for step in erase_steps:
