@@ -263,6 +263,41 @@ def test_approve_carries_out_or_forwards(home: clock.FixedClock) -> None:
     assert written() == before
 
 
+def test_show_says_why_the_engine_could_not_carry_out_a_request(
+    home: clock.FixedClock, tmp_path: Path
+) -> None:
+    # A dataset whose database was never connected: approving runs the engine, which fails.
+    folder = tmp_path / "with-dataset"
+    folder.mkdir()
+    dataset = """
+    dataset:
+      - fides_key: kundedb
+        collections:
+          - name: customers
+            fields:
+              - name: id
+                data_categories: [system.operations]
+                fides_meta: {primary_key: true, data_type: integer}
+              - name: email
+                data_categories: [user.contact.email]
+                fides_meta: {identity: email, data_type: string}
+    """
+    (folder / "register.yaml").write_text(textwrap.dedent(REGISTER) + textwrap.dedent(dataset))
+    with session_scope() as session:
+        apply_register(session, load_register(folder), "test")
+    access = file(kind="access")
+    failed = invoke("approve", access)
+    assert failed.exit_code == 1, failed.output
+    assert "says why" in failed.output
+    shown = invoke("show", access[:8])
+    assert shown.exit_code == 0, shown.output
+    assert "engine status: failed" in shown.output
+    assert "engine error:" in shown.output and "kundedb" in shown.output
+    assert "ola@example.no" not in shown.output
+    as_json = json.loads(invoke("show", access, "--json").output)
+    assert as_json["engine"]["status"] == "failed" and "kundedb" in as_json["engine"]["error"]
+
+
 def test_the_actor_and_its_role(home: clock.FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
     case_id = file()
     # Without DATAVERN_ACTOR the operator acts as cli:<OS user>, as in `datavern dsr`.

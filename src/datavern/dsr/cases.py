@@ -83,7 +83,7 @@ def _text(value: str, name: str, *, minimum: int = 1) -> str:
     if len(text) < minimum:
         raise InvalidInput(
             Problem(
-                "write the reason (it is sent to the person)"
+                f"write the reason in at least {minimum} characters (it is sent to the person)"
                 if minimum > 1
                 else "this field is required",
                 path=name,

@@ -222,6 +222,12 @@ def show(
             {"at": e.at.isoformat(), "actor": e.actor, "event": e.event}
             for e in cases.events_of(session, case)
         ]
+        if data.get("engine_request"):
+            from datavern.dsr import service as engine
+
+            run = engine.get_request(session, data["engine_request"])
+            # The engine's errors name collections, fields and causes, never values.
+            data["engine"] = {"status": run.status, "error": run.error}
         return data
 
     data = _run(work)
@@ -250,6 +256,12 @@ def show(
     ):
         if data.get(key):
             lines.append(f"  {label + ':':14} {data[key]}")
+    engine_run = data.get("engine") or {}
+    if engine_run:
+        lines.append(f"  engine status: {engine_run['status']}")
+    if engine_run.get("error"):
+        lines.append(f"  engine error:  {engine_run['error']}")
+        lines.append(f"  (details and steps: datavern dsr status {data['engine_request']})")
     if reveal:
         lines.append(f"  email:         {data.get('email') or '-'}")
         for name, values in (data.get("identities") or {}).items():
