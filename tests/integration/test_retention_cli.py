@@ -69,6 +69,16 @@ def test_rules_lists_the_register_rules_and_the_builtin_ones(sqlite_shop: Shop) 
     }
 
 
+def test_plan_and_run_say_the_same_when_the_register_has_no_rules(sqlite_shop: Shop) -> None:
+    sqlite_shop.apply(rules_yaml="")
+    before = sqlite_shop.snapshot()
+    for command in (["plan"], ["plan", "--json"], ["run"]):
+        code, out = retention(*command)
+        assert code == 2, out
+        assert "the register has no retention_rules" in out and "docs/retention.md" in out
+    assert sqlite_shop.snapshot() == before
+
+
 def test_plan_run_and_a_signed_report(sqlite_shop: Shop) -> None:
     before = sqlite_shop.snapshot()
     code, out = retention("plan", "--json")

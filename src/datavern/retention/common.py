@@ -41,6 +41,10 @@ LOCK_RETRIES = 3
 PARALLEL_SETTING = "DATAVERN_RETENTION_PARALLEL"
 DEFAULT_PARALLEL = 2
 MAX_PARALLEL = 8
+NO_RULES = (
+    "the register has no retention_rules; add rules for your collections "
+    "(see docs/retention.md) and apply the register"
+)
 
 
 class RetentionError(DatavernError):

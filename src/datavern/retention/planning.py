@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from datavern.core.errors import DatavernError, InvalidInput, Problem
 from datavern.retention import rules
 from datavern.retention.common import (
+    NO_RULES,
     RuleEntry,
     _Connectors,
     applied_register,
@@ -80,6 +81,8 @@ def plan(
     """Per rule: rows due, held, the oldest due date. Reads counts only; changes nothing."""
     _version, register = applied_register(session)
     entries = _select(resolve_rules(register), only)
+    if not entries:
+        raise InvalidInput(Problem(NO_RULES, path="retention_rules"))
     day = today or today_oslo()
     holds = active_holds(session)
     connectors = _Connectors()

@@ -46,6 +46,7 @@ from datavern.retention.common import (
     LOCK_RETRIES,
     MAX_BATCH_SIZE,
     MAX_PARALLEL,
+    NO_RULES,
     PARALLEL_SETTING,
     RetentionError,
     RuleEntry,
@@ -169,13 +170,7 @@ def start_run(
     version, register = applied_register(session)
     entries = _select(resolve_rules(register), only)
     if not entries:
-        raise InvalidInput(
-            Problem(
-                "the register has no retention_rules; add rules for your collections "
-                "(see docs/retention.md) and apply the register",
-                path="retention_rules",
-            )
-        )
+        raise InvalidInput(Problem(NO_RULES, path="retention_rules"))
     day = today_oslo(now)
     run = SweepRun(
         id=uuid.uuid4().hex,
