@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, select
+from sqlalchemy import JSON, BigInteger, Integer, String, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from datavern.core import clock
@@ -67,17 +68,23 @@ def _entry_hash(
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def record(
-    session: Session, action: str, target: str, details: dict[str, Any] | None = None, *, actor: str
-) -> AuditEntry:
-    """Append one entry in the caller's transaction (it commits or rolls back with the work)."""
-    details = json.loads(json.dumps(details or {}, default=str))
+def _locked_head(session: Session) -> AuditHead:
+    """The chain's head, locked until the caller's transaction ends."""
     head = session.execute(
         select(AuditHead).where(AuditHead.id == 1).with_for_update()
     ).scalar_one_or_none()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         session.add(head)
+    return head
+
+
+def record(
+    session: Session, action: str, target: str, details: dict[str, Any] | None = None, *, actor: str
+) -> AuditEntry:
+    """Append one entry in the caller's transaction (it commits or rolls back with the work)."""
+    details = json.loads(json.dumps(details or {}, default=str))
+    head = _locked_head(session)
     at = clock.now()
     seq = head.seq + 1
     digest = _entry_hash(seq, at, actor, action, target, details, head.hash)
@@ -95,6 +102,44 @@ def record(
     head.seq, head.hash = seq, digest
     session.flush()
     return entry
+
+
+def record_many(
+    session: Session,
+    entries: Sequence[tuple[str, dict[str, Any]]],
+    target: str,
+    *,
+    actor: str,
+) -> None:
+    """Append ``(action, details)`` entries about one target in one statement: the same
+    chain as :func:`record` entry after entry, the head read and locked once."""
+    if not entries:
+        return
+    session.flush()  # pending writes first: the write lock before the head is read
+    head = _locked_head(session)
+    seq, previous = head.seq, head.hash
+    rows: list[dict[str, Any]] = []
+    for action, details in entries:
+        plain = json.loads(json.dumps(details or {}, default=str))
+        at = clock.now()
+        seq += 1
+        digest = _entry_hash(seq, at, actor, action, target, plain, previous)
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "target": target,
+                "details": plain,
+                "prev_hash": previous,
+                "hash": digest,
+            }
+        )
+        previous = digest
+    session.execute(insert(AuditEntry), rows)
+    head.seq, head.hash = seq, previous
+    session.flush()
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from datavern.connectors.base import (
@@ -327,49 +327,6 @@ def _lease_free(request: DataSubjectRequest, now: datetime) -> bool:
     return host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid))
 
 
-def record_audits(
-    session: Session, entries: Sequence[tuple[str, dict[str, Any]]], target: str, actor: str
-) -> None:
-    """Append ``entries`` to the audit log in one go (what ``audit.record`` does for one).
-
-    The same hash chain as :func:`datavern.core.audit.record`, entry after entry:
-    the head is read (and locked) once, the entries are inserted with one
-    statement and the head moves to the last of them.
-    """
-    if not entries:
-        return
-    session.flush()  # pending writes first: the write lock before the head is read
-    head = session.execute(
-        select(audit.AuditHead).where(audit.AuditHead.id == 1).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        head = audit.AuditHead(id=1, seq=0, hash=audit.GENESIS)
-        session.add(head)
-    seq, previous = head.seq, head.hash
-    rows: list[dict[str, Any]] = []
-    for action, details in entries:
-        plain = json.loads(json.dumps(details or {}, default=str))
-        at = clock.now()
-        seq += 1
-        digest = audit._entry_hash(seq, at, actor, action, target, plain, previous)
-        rows.append(
-            {
-                "seq": seq,
-                "at": at,
-                "actor": actor,
-                "action": action,
-                "target": target,
-                "details": plain,
-                "prev_hash": previous,
-                "hash": digest,
-            }
-        )
-        previous = digest
-    session.execute(insert(audit.AuditEntry), rows)
-    head.seq, head.hash = seq, previous
-    session.flush()
-
-
 class RequestRun:
     """One run of a request: validate, then execute every step that is not done."""
 
@@ -589,11 +546,11 @@ class RequestRun:
                 for step, attempt, result, data, _audits, _deferred in carry
             ],
         )
-        record_audits(
+        audit.record_many(
             session,
             [entry for *_, audits, _deferred in carry for entry in audits],
             self.target,
-            self.actor,
+            actor=self.actor,
         )
         for *_, deferred in carry:
             session.add_all(deferred)
@@ -667,7 +624,7 @@ class RequestRun:
             row.error = error
             row.finished_at = clock.now()
             # Reads and writes done before the failure are still on record.
-            record_audits(session, audits, self.target, self.actor)
+            audit.record_many(session, audits, self.target, actor=self.actor)
 
     def _verification_failed(self, step: DsrStep, exc: VerificationFailed) -> None:
         with session_scope() as session:
