@@ -8,23 +8,34 @@ same run.
 What it does, per database:
 
 1. a fresh Datavern database with the demo company's register (examples/demo);
-2. **appends**: ``--appends`` ledger records one after another, each in its own
-   transaction through ``consent.service.record`` (the library call the API and CLI
-   use), then the same number from 4 threads at once and again from 8; then
-   ``verify_ledger`` walks the whole chain and must find it intact;
-3. **reads over HTTP**: uvicorn serving ``create_app()`` on 127.0.0.1 with
-   ``--http httptools --loop uvloop --workers N`` (``--workers``, default 2: one per
-   CPU of this 2-CPU machine; the load generator is a C program that needs little),
-   an API token with ``consent:read`` (how a company's systems call it), and
-   ``wrk`` (installed with apt-get when missing; else load.py, slower, with a note)
-   with one thread, ``--connections`` keep-alive connections (default 8: at 2,000
-   requests/s, 8 connections mean 4 ms per request on average by Little's law) and
-   bench/consent/paths.lua picking a random subject per request, asking
-   ``/api/v1/consent/may-process`` and ``/api/v1/consent/state``;
-4. **reference**: the same uvicorn set-up serving a bare Starlette endpoint that runs
+2. **appends in process**: ``--appends`` ledger records one after another, each in its
+   own transaction through ``consent.service.record`` (the library call the API and
+   CLI use), then the same number from 4 threads at once and again from 8 (one Python
+   process: bound by its GIL);
+3. **appends over HTTP**, the system figure: uvicorn serving ``create_app()`` on
+   127.0.0.1 with ``--http httptools --loop uvloop --workers N`` (``--workers``,
+   default 2: one per CPU of this 2-CPU machine), an API token with ``consent:write``
+   (how a company's systems append) and ``wrk`` with bench/consent/append.lua:
+   ``POST /api/v1/consent/records`` with a random subject ``account:<n>``, purpose
+   ``nyhetsbrev``, grant and withdraw alternating, ``--connections`` connections,
+   ``--warmup`` then ``--seconds``; answers other than 2xx are errors (the first one
+   is printed, and one POST with httpx shows its message);
+4. **reads over HTTP** on the same server: an API token with ``consent:read`` and
+   ``wrk`` (installed with apt-get when missing; else load.py, slower, with a note;
+   the appends over HTTP then are skipped) with one thread, ``--connections``
+   keep-alive connections (default 8: at 2,000 requests/s, 8 connections mean 4 ms
+   per request on average by Little's law) and bench/consent/paths.lua picking a
+   random subject per request, asking ``/api/v1/consent/may-process`` and
+   ``/api/v1/consent/state``;
+5. **the ledger, after all appends**: ``verify_ledger`` walks the whole chain and must
+   find it intact, and holds as many records as were appended in process plus every
+   2xx answer over HTTP (up to 2 x connections more: requests in flight when wrk
+   stopped, appended but never counted); fewer, more, or a sequence number answered
+   twice is printed as a MISMATCH;
+6. **reference**: the same uvicorn set-up serving a bare Starlette endpoint that runs
    one plain SQL SELECT of the same state (bench/consent/reference_app.py).
 
-``--appends-only`` skips the reads.
+``--appends-only`` skips the reads and the reference (not the appends over HTTP).
 
 Results are printed as a table and written to bench/.work/results/consent-*.json.
 Nothing here asserts a time.
@@ -154,20 +165,20 @@ def _prepare(backend: str, appends: int) -> dict[str, Any]:
             "per_second": round(per * threads_n / concurrent, 1),
         }
 
-    start = time.perf_counter()
     with session_scope(url) as session:
-        check = service.verify_ledger(session)
-    verify_s = time.perf_counter() - start
-
-    with session_scope(url) as session:
-        # How a company's systems call may-process: an API token with consent:read.
+        # How a company's systems call may-process: an API token with consent:read;
+        # and how they append: a token with consent:write.
         token = tokens.create_token(session, "bench", ["consent:read"], actor="bench")
+        write_token = tokens.create_token(session, "bench-write", ["consent:write"], actor="bench")
     dispose_engines()
     return {
         "url": url,
         "home": str(home),
         "token": token,
+        "write_token": write_token,
         "subjects": appends,
+        # the warm-up record, the one-by-one run and the threaded runs
+        "in_process_records": offset + 1,
         "appends": {
             "sequential": {
                 "records": appends,
@@ -175,13 +186,25 @@ def _prepare(backend: str, appends: int) -> dict[str, Any]:
                 "per_second": round(appends / sequential, 1),
             },
             **concurrent_runs,
-            "verify": {
-                "ok": check.ok,
-                "records": check.records,
-                "seconds": round(verify_s, 3),
-                "first_bad_record": check.first_bad_seq,
-            },
         },
+    }
+
+
+def _verify(url: str) -> dict[str, Any]:
+    """verify_ledger over the whole chain, after every append (in process and HTTP)."""
+    from datavern.consent import service
+    from datavern.core.db import dispose_engines, session_scope
+
+    start = time.perf_counter()
+    with session_scope(url) as session:
+        check = service.verify_ledger(session)
+    verify_s = time.perf_counter() - start
+    dispose_engines()
+    return {
+        "ok": check.ok,
+        "records": check.records,
+        "seconds": round(verify_s, 3),
+        "first_bad_record": check.first_bad_seq,
     }
 
 
@@ -254,7 +277,11 @@ def wrk_path() -> str | None:
     return None
 
 
-def _wrk(wrk: str, url: str, paths: Path, auth: str, seconds: float, c: int) -> dict[str, Any]:
+def _wrk_raw(
+    wrk: str, url: str, script: str, args: list[str], seconds: float, c: int
+) -> tuple[dict[str, Any], str | None]:
+    """One wrk run with a script of bench/consent: its WRK_JSON line, and the first error
+    answer if the script reports one (WRK_FIRST_ERROR)."""
     out = subprocess.run(
         [
             wrk,
@@ -264,18 +291,25 @@ def _wrk(wrk: str, url: str, paths: Path, auth: str, seconds: float, c: int) -> 
             "--timeout",
             "5s",
             "-s",
-            str(REPO / "bench" / "consent" / "paths.lua"),
+            str(REPO / "bench" / "consent" / script),
             url,
             "--",
-            str(paths),
-            auth,
+            *args,
         ],
         check=True,
         capture_output=True,
         text=True,
     )
-    line = next(x for x in out.stdout.splitlines() if x.startswith("WRK_JSON "))
-    raw = json.loads(line[len("WRK_JSON ") :])
+    lines = out.stdout.splitlines()
+    line = next(x for x in lines if x.startswith("WRK_JSON "))
+    first = next(
+        (x[len("WRK_FIRST_ERROR ") :] for x in lines if x.startswith("WRK_FIRST_ERROR ")), None
+    )
+    return json.loads(line[len("WRK_JSON ") :]), first
+
+
+def _wrk(wrk: str, url: str, paths: Path, auth: str, seconds: float, c: int) -> dict[str, Any]:
+    raw, _first = _wrk_raw(wrk, url, "paths.lua", [str(paths), auth], seconds, c)
     errors = sum(v for k, v in raw.items() if k.startswith("errors_"))
     return {
         "requests": raw["requests"],
@@ -315,6 +349,110 @@ def _load(url: str, paths: Path, auth: str, opts: argparse.Namespace) -> dict[st
     return result
 
 
+APPEND_PURPOSE = "nyhetsbrev"  # a consent purpose of the demo register (examples/demo)
+APPEND_PATH = "/api/v1/consent/records"
+
+
+def _post_one(port: int, auth: str, subject: str) -> tuple[int, str]:
+    """One append over HTTP with httpx (before wrk, and to show an error's message)."""
+    import httpx
+
+    response = httpx.post(
+        f"http://127.0.0.1:{port}{APPEND_PATH}",
+        headers={"Authorization": auth},
+        json={
+            "subject": subject,
+            "purpose": APPEND_PURPOSE,
+            "decision": "grant",
+            "method": "form_checkbox",
+            "collection_point": "https://bench.example/skjema",
+            "ip": "192.0.2.10",
+            "user_agent": "bench-httpx",
+        },
+        timeout=10,
+    )
+    return response.status_code, response.text[:500]
+
+
+def _http_appends(port: int, auth: str, subjects: int, opts: argparse.Namespace) -> dict[str, Any]:
+    """Appends over HTTP: POST /api/v1/consent/records with a consent:write token, from
+    wrk (bench/consent/append.lua), a warm-up and then the measured run. Every 2xx
+    answer is one record the server says it has appended; the ledger is checked
+    against these counts after all appends (bench_backend)."""
+    status, body = _post_one(port, auth, "account:0")
+    if not 200 <= status < 300:
+        raise RuntimeError(f"POST {APPEND_PATH} answered {status}: {body}")
+    url = f"http://127.0.0.1:{port}"
+    args = [str(subjects), APPEND_PURPOSE, auth]
+    c = opts.connections
+    warm, warm_error = _wrk_raw(opts.wrk, url, "append.lua", args, opts.warmup, c)
+    raw, first_error = _wrk_raw(opts.wrk, url, "append.lua", args, opts.seconds, c)
+    socket_errors = sum(
+        raw[k] for k in ("errors_connect", "errors_read", "errors_write", "errors_timeout")
+    )
+    errors = raw["non2xx"] + socket_errors
+    result: dict[str, Any] = {
+        "requests": raw["requests"],
+        "ok_2xx": raw["ok"],
+        "non_2xx": raw["non2xx"],
+        "socket_errors": socket_errors,
+        "errors": errors,
+        "rps": round(raw["ok"] / raw["duration_s"], 1),
+        **{k: round(raw[k], 2) for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms", "mean_ms")},
+        "warmup_ok_2xx": warm["ok"],
+        "warmup_errors": warm["non2xx"],
+        "preflight_ok_2xx": 1,
+        "duplicate_seqs_answered": warm["duplicates"] + raw["duplicates"],
+        "max_seq_answered": max(warm["max_seq"], raw["max_seq"]),
+        # requests still in flight when wrk stopped may have been appended unanswered
+        "in_flight_at_stop_max": 2 * c,
+        "tool": "wrk",
+    }
+    first = first_error or warm_error
+    if errors or warm["non2xx"]:
+        result["first_error_wrk"] = first
+        status, body = _post_one(port, auth, "account:1")
+        result["first_error_httpx"] = f"{status} {body}"
+        if 200 <= status < 300:
+            result["preflight_ok_2xx"] += 1
+    return result
+
+
+def _ledger_check(
+    verify: dict[str, Any], in_process: int, http: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Records expected (in process + every 2xx answer over HTTP) against records found
+    in the verified chain. Requests in flight when wrk stopped may have been appended
+    without wrk counting the answer: up to that many extra records are explained, fewer
+    records than answered (a lost record) or more (a duplicate) are a mismatch."""
+    answered = (
+        0 if http is None else (http["preflight_ok_2xx"] + http["warmup_ok_2xx"] + http["ok_2xx"])
+    )
+    expected = in_process + answered
+    found = verify["records"]
+    slack = 0 if http is None else http["in_flight_at_stop_max"]
+    problems = []
+    if not verify["ok"]:
+        problems.append("chain broken")
+    if found < expected:
+        problems.append(f"{expected - found} answered records missing")
+    if found > expected + slack:
+        problems.append(f"{found - expected} records more than answered")
+    if http is not None and http["duplicate_seqs_answered"]:
+        problems.append(f"{http['duplicate_seqs_answered']} sequence numbers answered twice")
+    if http is not None and http["max_seq_answered"] > found:
+        problems.append("an answered sequence number is past the chain's end")
+    return {
+        "expected_in_process": in_process,
+        "expected_http_2xx": answered,
+        "expected": expected,
+        "found": found,
+        "unanswered_extra": found - expected,
+        "ok": not problems,
+        "problems": problems,
+    }
+
+
 def _paths(home: Path, name: str, template: str, subjects: int) -> Path:
     rng = random.Random(5)
     path = home / f"paths-{name}.txt"
@@ -332,10 +470,13 @@ def _check_answer(port: int, auth: str, path: str) -> None:
 
 
 def bench_backend(backend: str, opts: argparse.Namespace) -> dict[str, Any]:
-    print(f"[{backend}] preparing: {opts.appends} + {opts.appends} appends ...", flush=True)
+    threads = " and ".join(str(n) for n in APPEND_THREADS)
+    print(
+        f"[{backend}] appends in process: {opts.appends} one by one, then {opts.appends} "
+        f"from {threads} threads each ...",
+        flush=True,
+    )
     prep = _prepare(backend, opts.appends)
-    if opts.appends_only:
-        return {"appends": prep["appends"], "reads": {}}
     home = Path(prep["home"])
     env = {
         **os.environ,
@@ -344,6 +485,7 @@ def bench_backend(backend: str, opts: argparse.Namespace) -> dict[str, Any]:
         "PYTHONPATH": str(REPO / "src"),
     }
     auth = f"Bearer {prep['token']}"
+    write_auth = f"Bearer {prep['write_token']}"
     subjects = prep["subjects"]
     paths = {
         "may_process": _paths(
@@ -358,19 +500,35 @@ def bench_backend(backend: str, opts: argparse.Namespace) -> dict[str, Any]:
         "reference": _paths(home, "ref", "/state?subject=account:{i}&purpose=statistikk", subjects),
     }
     reads: dict[str, Any] = {}
+    http: dict[str, Any] | None = None
     port = _free_port()
     server = _serve(
         ["--factory", "datavern.web.app:create_app", "--workers", str(opts.workers)], env, port
     )
     try:
-        _check_answer(
-            port, auth, "/api/v1/consent/may-process?subject=account:1&purpose=statistikk"
-        )
-        for name in ("may_process", "state"):
-            print(f"[{backend}] {name} over HTTP ...", flush=True)
-            reads[name] = _load(f"http://127.0.0.1:{port}", paths[name], auth, opts)
+        if opts.wrk:
+            print(f"[{backend}] ledger appends over HTTP (POST {APPEND_PATH}) ...", flush=True)
+            http = _http_appends(port, write_auth, subjects, opts)
+        else:
+            print(f"[{backend}] no wrk: ledger appends over HTTP skipped", flush=True)
+        if not opts.appends_only:
+            _check_answer(
+                port, auth, "/api/v1/consent/may-process?subject=account:1&purpose=statistikk"
+            )
+            for name in ("may_process", "state"):
+                print(f"[{backend}] {name} over HTTP ...", flush=True)
+                reads[name] = _load(f"http://127.0.0.1:{port}", paths[name], auth, opts)
     finally:
         _stop(server)
+    # After every append, in process and over HTTP (the server has stopped).
+    print(f"[{backend}] verifying the ledger ...", flush=True)
+    verify = _verify(prep["url"])
+    appends = {**prep["appends"], "verify": verify}
+    if http is not None:
+        appends["http"] = http
+    appends["ledger_count"] = _ledger_check(verify, prep["in_process_records"], http)
+    if opts.appends_only:
+        return {"appends": appends, "reads": {}}
     port = _free_port()
     server = _serve(
         ["--app-dir", "bench/consent", "reference_app:app", "--workers", str(opts.workers)],
@@ -386,7 +544,7 @@ def bench_backend(backend: str, opts: argparse.Namespace) -> dict[str, Any]:
     ref = reads["reference"]["rps"] or 1
     for name in ("may_process", "state"):
         reads[name]["ratio_to_reference_rps"] = round(reads[name]["rps"] / ref, 3)
-    return {"appends": prep["appends"], "reads": reads}
+    return {"appends": appends, "reads": reads}
 
 
 def main() -> None:
@@ -435,10 +593,12 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     print()
+    w = 52
     print(
-        f"{'database':10} {'what':34} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'database':10} {'what':{w}} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'errors':>7} {'vs ref':>7}"
     )
+    notes: list[str] = []
     for backend, r in results["backends"].items():
         for name in ("may_process", "state", "reference") if r["reads"] else ():
             x = r["reads"][name]
@@ -449,21 +609,48 @@ def main() -> None:
             }[name]
             ratio = x.get("ratio_to_reference_rps", 1.0)
             print(
-                f"{backend:10} {label:34} {x['rps']:>8} {x['p50_ms']:>8} {x['p99_ms']:>8} "
+                f"{backend:10} {label:{w}} {x['rps']:>8} {x['p50_ms']:>8} {x['p99_ms']:>8} "
                 f"{x['errors']:>7} {ratio:>7}"
             )
         a = r["appends"]
-        print(
-            f"{backend:10} {'ledger appends, one by one':34} {a['sequential']['per_second']:>8} /s"
-        )
+        label = "ledger appends in process, one by one"
+        print(f"{backend:10} {label:{w}} {a['sequential']['per_second']:>8} /s")
         for threads_n in APPEND_THREADS:
-            label = f"ledger appends, {threads_n} threads"
-            print(f"{backend:10} {label:34} {a[f'threads_{threads_n}']['per_second']:>8} /s")
+            label = f"ledger appends in process, {threads_n} threads"
+            print(f"{backend:10} {label:{w}} {a[f'threads_{threads_n}']['per_second']:>8} /s")
+        h = a.get("http")
+        if h is not None:
+            label = (
+                f"ledger appends over HTTP ({opts.workers} workers, {opts.connections} connections)"
+            )
+            print(
+                f"{backend:10} {label:{w}} {h['rps']:>8} {h['p50_ms']:>8} {h['p99_ms']:>8} "
+                f"{h['errors']:>7}"
+            )
+            if h["errors"] or h["warmup_errors"]:
+                notes.append(
+                    f"{backend}: {h['non_2xx']} non-2xx, {h['socket_errors']} socket errors "
+                    f"(warm-up {h['warmup_errors']} non-2xx); first error from wrk: "
+                    f"{h.get('first_error_wrk')}; one POST with httpx: "
+                    f"{h.get('first_error_httpx')}"
+                )
         v = a["verify"]
         print(
-            f"{backend:10} {'chain verified afterwards':34} {'intact' if v['ok'] else 'BROKEN':>8} "
-            f"({v['records']} records in {v['seconds']} s)"
+            f"{backend:10} {'chain verified after all appends':{w}} "
+            f"{'intact' if v['ok'] else 'BROKEN':>8} ({v['records']} records in {v['seconds']} s)"
         )
+        n = a["ledger_count"]
+        label = "ledger records: found / expected"
+        print(
+            f"{backend:10} {label:{w}} {'match' if n['ok'] else 'MISMATCH':>8} "
+            f"({n['found']} found; expected {n['expected']} = {n['expected_in_process']} "
+            f"in process + {n['expected_http_2xx']} HTTP 2xx answers; "
+            f"{n['unanswered_extra']} unanswered, in flight when wrk stopped)"
+        )
+        if n["problems"]:
+            notes.append(f"{backend}: ledger: " + "; ".join(n["problems"]))
+    for note in notes:
+        print(note)
     print(
         f"\nload average at start {results['load_average_at_start'][0]:.1f}, "
         f"at end {results['load_average_at_end'][0]:.1f} ({os.cpu_count()} CPUs)"
