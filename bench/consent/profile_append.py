@@ -41,8 +41,8 @@ def main() -> None:
     from datavern.core.db import session_scope
     from datavern.web.app import create_app
 
-    fastapi.routing.run_in_threadpool = _inline  # type: ignore[assignment]
-    fastapi.dependencies.utils.run_in_threadpool = _inline  # type: ignore[assignment]
+    fastapi.routing.run_in_threadpool = _inline  # type: ignore[attr-defined]
+    fastapi.dependencies.utils.run_in_threadpool = _inline  # type: ignore[attr-defined]
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     with session_scope() as session:
@@ -98,7 +98,7 @@ def main() -> None:
             if message["type"] == "http.response.start":
                 status = int(message["status"])  # type: ignore[call-overload]
 
-        await app(scope, receive, send)  # type: ignore[arg-type]
+        await app(scope, receive, send)
         return status
 
     async def many(k: int) -> None:
