@@ -5,6 +5,8 @@
 --
 --   wrk -t1 -c8 -d10s -s bench/consent/append.lua http://127.0.0.1:8000 -- N nyhetsbrev "Bearer dv_..."
 --
+-- A fourth argument replaces the path (bench/consent/reference_app.py: /append).
+--
 -- response() counts 2xx and other answers and takes the ledger sequence number from
 -- every 2xx body (a number seen twice is a duplicate); done() prints one line
 -- "WRK_JSON {...}" (as paths.lua, plus ok, non2xx, duplicates, max_seq) and, if an
@@ -34,7 +36,7 @@ function init(args)
     wrk.headers["Authorization"] = args[3]
   end
   wrk.method = "POST"
-  wrk.path = "/api/v1/consent/records"
+  wrk.path = (args[4] and #args[4] > 0) and args[4] or "/api/v1/consent/records"
   wrk.headers["Content-Type"] = "application/json"
   math.randomseed(os.time() + math.floor(os.clock() * 1000000))
 end

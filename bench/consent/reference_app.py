@@ -3,11 +3,16 @@ the same question with one plain SQL SELECT of the current state, no login, no
 register, no checks, served the way Datavern serves its fast reads (async endpoint,
 the short query inline). Datavern's numbers are printed as a ratio to this one.
 
+``POST /append`` is the reference for the appends over HTTP: the JSON body inserted as
+one row of a table of its own (no chain, no register, no login) and committed, one
+transaction per request, each durable before the answer (as Datavern's appends).
+
     uvicorn --app-dir bench/consent reference_app:app   (DATAVERN_DATABASE_URL set)
 """
 
 from __future__ import annotations
 
+import json
 import os
 
 from sqlalchemy import create_engine, text
@@ -45,4 +50,27 @@ async def state(request: Request) -> JSONResponse:
     )
 
 
-app = Starlette(routes=[Route("/state", state)])
+# Its table, bench_reference_appends, is made by run.py before the server starts.
+INSERT = text(
+    "INSERT INTO bench_reference_appends (subject, purpose, decision, body) "
+    "VALUES (:subject, :purpose, :decision, :body)"
+)
+
+
+async def append(request: Request) -> JSONResponse:
+    raw = await request.body()
+    body = json.loads(raw)
+    with engine.begin() as conn:
+        conn.execute(
+            INSERT,
+            {
+                "subject": body["subject"],
+                "purpose": body["purpose"],
+                "decision": body["decision"],
+                "body": raw.decode(),
+            },
+        )
+    return JSONResponse({"recorded": True}, status_code=201)
+
+
+app = Starlette(routes=[Route("/state", state), Route("/append", append, methods=["POST"])])

@@ -418,6 +418,41 @@ def _http_appends(port: int, auth: str, subjects: int, opts: argparse.Namespace)
     return result
 
 
+def _reference_appends(port: int, subjects: int, opts: argparse.Namespace) -> dict[str, Any]:
+    """The same wrk load on reference_app.py's POST /append (one plain INSERT)."""
+    url = f"http://127.0.0.1:{port}"
+    args = [str(subjects), APPEND_PURPOSE, "", "/append"]
+    c = opts.connections
+    _wrk_raw(opts.wrk, url, "append.lua", args, opts.warmup, c)  # warm-up, not kept
+    raw, first_error = _wrk_raw(opts.wrk, url, "append.lua", args, opts.seconds, c)
+    socket_errors = sum(
+        raw[k] for k in ("errors_connect", "errors_read", "errors_write", "errors_timeout")
+    )
+    return {
+        "requests": raw["requests"],
+        "ok_2xx": raw["ok"],
+        "errors": raw["non2xx"] + socket_errors,
+        "first_error_wrk": first_error,
+        "rps": round(raw["ok"] / raw["duration_s"], 1),
+        **{k: round(raw[k], 2) for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms", "mean_ms")},
+        "tool": "wrk",
+    }
+
+
+def _reference_table(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS bench_reference_appends (subject VARCHAR(320), "
+                "purpose VARCHAR(200), decision VARCHAR(20), body TEXT)"
+            )
+        )
+    engine.dispose()
+
+
 def _ledger_check(
     verify: dict[str, Any], in_process: int, http: dict[str, Any] | None
 ) -> dict[str, Any]:
@@ -529,6 +564,7 @@ def bench_backend(backend: str, opts: argparse.Namespace) -> dict[str, Any]:
     appends["ledger_count"] = _ledger_check(verify, prep["in_process_records"], http)
     if opts.appends_only:
         return {"appends": appends, "reads": {}}
+    _reference_table(prep["url"])
     port = _free_port()
     server = _serve(
         ["--app-dir", "bench/consent", "reference_app:app", "--workers", str(opts.workers)],
@@ -539,11 +575,17 @@ def bench_backend(backend: str, opts: argparse.Namespace) -> dict[str, Any]:
         _check_answer(port, "", "/state?subject=account:1&purpose=statistikk")
         print(f"[{backend}] reference (bare Starlette + plain SELECT) ...", flush=True)
         reads["reference"] = _load(f"http://127.0.0.1:{port}", paths["reference"], "", opts)
+        if http is not None and opts.wrk:
+            print(f"[{backend}] reference appends (bare Starlette + one INSERT) ...", flush=True)
+            appends["reference_http"] = _reference_appends(port, subjects, opts)
     finally:
         _stop(server)
     ref = reads["reference"]["rps"] or 1
     for name in ("may_process", "state"):
         reads[name]["ratio_to_reference_rps"] = round(reads[name]["rps"] / ref, 3)
+    if http is not None and "reference_http" in appends:
+        ref_append = appends["reference_http"]["rps"] or 1
+        http["ratio_to_reference_rps"] = round(http["rps"] / ref_append, 3)
     return {"appends": appends, "reads": reads}
 
 
@@ -623,10 +665,20 @@ def main() -> None:
             label = (
                 f"ledger appends over HTTP ({opts.workers} workers, {opts.connections} connections)"
             )
+            ratio = h.get("ratio_to_reference_rps", "")
             print(
                 f"{backend:10} {label:{w}} {h['rps']:>8} {h['p50_ms']:>8} {h['p99_ms']:>8} "
-                f"{h['errors']:>7}"
+                f"{h['errors']:>7} {ratio:>7}"
             )
+            ra = a.get("reference_http")
+            if ra is not None:
+                label = "reference: Starlette + one INSERT over HTTP"
+                print(
+                    f"{backend:10} {label:{w}} {ra['rps']:>8} {ra['p50_ms']:>8} "
+                    f"{ra['p99_ms']:>8} {ra['errors']:>7} {1.0:>7}"
+                )
+                if ra["errors"]:
+                    notes.append(f"{backend}: reference appends: {ra['first_error_wrk']}")
             if h["errors"] or h["warmup_errors"]:
                 notes.append(
                     f"{backend}: {h['non_2xx']} non-2xx, {h['socket_errors']} socket errors "
