@@ -30,7 +30,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import time as _time
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -51,7 +50,7 @@ from datavern.connectors.base import (
     UnknownName,
 )
 from datavern.connectors.sql import SQLConnector, one_connection_each
-from datavern.core import audit, clock
+from datavern.core import audit, clock, lease
 from datavern.core.config import get_settings
 from datavern.core.db import session_scope
 from datavern.core.errors import DatavernError, NotFound
@@ -303,28 +302,11 @@ class Collection:
 # --------------------------------------------------------------------------- #
 
 
-def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+_owner = lease.owner
 
 
 def _lease_free(request: DataSubjectRequest, now: datetime) -> bool:
-    owner = request.lease_owner
-    if owner is None or owner == _owner():
-        return True
-    if request.lease_until is None or request.lease_until <= now:
-        return True
-    host, _, pid = owner.rpartition(":")
-    return host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid))
+    return lease.lease_free(request.lease_owner, request.lease_until, now)
 
 
 class RequestRun:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 import time as _time
 import uuid
@@ -29,7 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from datavern.connectors.base import ConnectorError, Locked
-from datavern.core import audit, clock
+from datavern.core import audit, clock, lease
 from datavern.core.config import get_settings
 from datavern.core.db import get_engine, session_scope
 from datavern.core.errors import DatavernError, InvalidInput, NotFound, Problem
@@ -83,28 +82,11 @@ def set_fault_hook(hook: FaultHook | None) -> FaultHook | None:
 # --------------------------------------------------------------------------- #
 
 
-def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+_owner = lease.owner
 
 
 def _lease_free(run: SweepRun, now: datetime) -> bool:
-    owner = run.lease_owner
-    if owner is None or owner == _owner():
-        return True
-    if run.lease_until is None or run.lease_until <= now:
-        return True
-    host, _, pid = owner.rpartition(":")
-    return host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid))
+    return lease.lease_free(run.lease_owner, run.lease_until, now)
 
 
 def unfinished_run(session: Session) -> SweepRun | None:
