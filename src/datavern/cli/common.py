@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from datavern.core.config import get_settings
 from datavern.core.errors import DatavernError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+T = TypeVar("T")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -46,3 +54,36 @@ def ensure_database() -> None:
     from datavern.core.db import migrate
 
     migrate()
+
+
+def fail_with(error: DatavernError | str, code: int | None = None) -> NoReturn:
+    """Print a user-facing error and exit with ``code``, else the error's exit code (2 for
+    invalid input), else 1. Escaped: messages quote names and patterns such as
+    ``[a-z0-9_-]`` that rich would otherwise take for markup."""
+    err_console.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
+    raise typer.Exit(code if code is not None else getattr(error, "exit_code", 1))
+
+
+def internal_error(exc: Exception) -> NoReturn:
+    """An unexpected error: only its type is printed (its text may quote a value read
+    from a database); DATAVERN_DEBUG=1 raises it with its traceback."""
+    if os.environ.get("DATAVERN_DEBUG"):
+        raise exc
+    fail_with(
+        f"internal error ({type(exc).__name__}); set DATAVERN_DEBUG=1 to see the traceback", 1
+    )
+
+
+def in_transaction(work: Callable[[Session], T]) -> T:
+    """``work(session)`` in one transaction of Datavern's database (migrated first): on
+    an error nothing is written and the command ends without a traceback."""
+    from datavern.core.db import session_scope
+
+    try:
+        ensure_database()
+        with session_scope() as session:
+            return work(session)
+    except DatavernError as exc:
+        fail_with(exc)
+    except Exception as exc:
+        internal_error(exc)

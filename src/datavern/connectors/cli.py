@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from datavern.cli.common import actor, console, ensure_database, err_console
+from datavern.cli.common import (
+    actor,
+    console,
+    err_console,
+    fail_with,
+    in_transaction,
+)
 from datavern.connectors import secrets, service
 from datavern.connectors.base import DatabaseDescription
-from datavern.core.db import session_scope
-from datavern.core.errors import DatavernError
 
 app = typer.Typer(
     help=(
@@ -28,20 +31,10 @@ app = typer.Typer(
 T = TypeVar("T")
 
 
-def _fail(error: DatavernError) -> NoReturn:
-    # Escaped: messages quote names and patterns such as [a-z0-9_-] that rich would eat.
-    err_console.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
-    raise typer.Exit(error.exit_code)
+_fail = fail_with
 
 
-def _run(work: Callable[[Any], T]) -> T:
-    """Run `work(session)` in one transaction; a Datavern error ends the command cleanly."""
-    try:
-        ensure_database()
-        with session_scope() as session:
-            return work(session)
-    except DatavernError as exc:
-        _fail(exc)
+_run = in_transaction
 
 
 @app.command("keygen")

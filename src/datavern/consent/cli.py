@@ -9,18 +9,19 @@ Parse, call the service, print. Subjects are written ``account:ID``,
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from datavern.cli.common import actor, console, ensure_database, err_console
-from datavern.core.db import session_scope
-from datavern.core.errors import DatavernError
+from datavern.cli.common import (
+    actor,
+    console,
+    fail_with,
+    in_transaction,
+)
 
 app = typer.Typer(
     help="The consent ledger: record, withdraw, state, may-process, proof, texts, re-consent.",
@@ -32,24 +33,10 @@ T = TypeVar("T")
 SUBJECT_HELP = "account:ID, email:ADDRESS (or the address), emailhash:HEX or visitor:ID."
 
 
-def _fail(error: DatavernError | str, code: int | None = None) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
-    raise typer.Exit(code if code is not None else getattr(error, "exit_code", 1))
+_fail = fail_with
 
 
-def _run(work: Callable[[Any], T]) -> T:
-    """``work(session)`` in one transaction; errors end the command without a traceback."""
-    try:
-        ensure_database()
-        with session_scope() as session:
-            return work(session)
-    except DatavernError as exc:
-        _fail(exc)
-    except Exception as exc:
-        if os.environ.get("DATAVERN_DEBUG"):
-            raise
-        # The exception's text may quote a stored value: only its type.
-        _fail(f"internal error ({type(exc).__name__}); set DATAVERN_DEBUG=1 to see it", 1)
+_run = in_transaction
 
 
 def _print_json(value: Any) -> None:

@@ -9,17 +9,24 @@ wrong; ``datavern dsr resume ID`` continues), 2 invalid input.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from datavern.cli.common import actor, console, ensure_database, err_console, run_app
-from datavern.core.db import session_scope
+from datavern.cli.common import (
+    actor,
+    console,
+    ensure_database,
+    err_console,
+    fail_with,
+    in_transaction,
+    internal_error,
+    run_app,
+)
 from datavern.core.errors import DatavernError
 
 app = typer.Typer(
@@ -35,32 +42,13 @@ IDENTITY_HELP = (
 )
 
 
-def _fail(error: DatavernError | str, code: int | None = None) -> NoReturn:
-    text = str(error)
-    err_console.print(f"[bold red]error:[/] {escape(text)}", soft_wrap=True)
-    raise typer.Exit(code if code is not None else getattr(error, "exit_code", 1))
+_fail = fail_with
 
 
-def _run(work: Callable[[Any], T]) -> T:
-    """``work(session)`` in one transaction; errors end the command without a traceback."""
-    try:
-        ensure_database()
-        with session_scope() as session:
-            return work(session)
-    except DatavernError as exc:
-        _fail(exc)
-    except Exception as exc:
-        _internal(exc)
+_run = in_transaction
 
 
-def _internal(exc: Exception) -> NoReturn:
-    if os.environ.get("DATAVERN_DEBUG"):
-        raise exc
-    # The exception's text may quote a value read from a database: only its type.
-    _fail(
-        f"internal error ({type(exc).__name__}); set DATAVERN_DEBUG=1 to see the traceback",
-        1,
-    )
+_internal = internal_error
 
 
 def _identities(session: Any, items: list[str]) -> tuple[Any, dict[str, list[str]]]:

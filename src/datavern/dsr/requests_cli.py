@@ -21,16 +21,20 @@ carrying out an approved request (``datavern requests show ID`` says why),
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from datavern.cli.common import actor, console, ensure_database, err_console
-from datavern.core.db import session_scope
+from datavern.cli.common import (
+    actor,
+    console,
+    err_console,
+    fail_with,
+    in_transaction,
+)
 from datavern.core.errors import DatavernError, InvalidInput, NotFound, Problem
 
 app = typer.Typer(
@@ -49,27 +53,10 @@ class NotAllowed(DatavernError):
     exit_code = 2
 
 
-def _fail(error: DatavernError | str, code: int | None = None) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
-    raise typer.Exit(code if code is not None else getattr(error, "exit_code", 1))
+_fail = fail_with
 
 
-def _run(work: Callable[[Any], T]) -> T:
-    """``work(session)`` in one transaction: on an error nothing is written."""
-    try:
-        ensure_database()
-        with session_scope() as session:
-            return work(session)
-    except DatavernError as exc:
-        _fail(exc)
-    except Exception as exc:
-        if os.environ.get("DATAVERN_DEBUG"):
-            raise
-        # The exception's text may quote a stored value: only its type.
-        _fail(
-            f"internal error ({type(exc).__name__}); set DATAVERN_DEBUG=1 to see the traceback",
-            1,
-        )
+_run = in_transaction
 
 
 def _find(session: Any, given: str) -> Any:

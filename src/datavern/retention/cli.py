@@ -8,19 +8,25 @@ signature does not match, 2 invalid input.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from datavern.cli.common import actor, console, ensure_database, err_console, run_app
-from datavern.core.db import session_scope
+from datavern.cli.common import (
+    actor,
+    console,
+    ensure_database,
+    err_console,
+    fail_with,
+    in_transaction,
+    internal_error,
+    run_app,
+)
 from datavern.core.errors import DatavernError
 
 app = typer.Typer(
@@ -37,28 +43,13 @@ app.add_typer(holds_app, name="holds")
 T = TypeVar("T")
 
 
-def _fail(error: DatavernError | str, code: int | None = None) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
-    raise typer.Exit(code if code is not None else getattr(error, "exit_code", 1))
+_fail = fail_with
 
 
-def _internal(exc: Exception) -> NoReturn:
-    if os.environ.get("DATAVERN_DEBUG"):
-        raise exc
-    # The exception's text may quote a value read from a database: only its type.
-    _fail(f"internal error ({type(exc).__name__}); set DATAVERN_DEBUG=1 to see the traceback", 1)
+_internal = internal_error
 
 
-def _run(work: Callable[[Any], T]) -> T:
-    """``work(session)`` in one transaction; errors end the command without a traceback."""
-    try:
-        ensure_database()
-        with session_scope() as session:
-            return work(session)
-    except DatavernError as exc:
-        _fail(exc)
-    except Exception as exc:
-        _internal(exc)
+_run = in_transaction
 
 
 def _date(value: str | None, option: str) -> date | None:
