@@ -127,3 +127,13 @@ def test_notice_and_console_on_sqlite_and_postgresql(database_url: str) -> None:
         login(c, "kari")
         assert "status-invalid" in c.get("/admin/map").text
         assert c.get("/api/v1/register/versions").json()[0]["number"] == 1
+
+
+def test_every_page_has_an_icon_and_favicon_ico_answers(client: TestClient) -> None:
+    page = client.get("/personvern")
+    assert 'rel="icon" href="/static/favicon.svg"' in page.text
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.text.startswith("<svg")
+    assert client.get("/static/favicon.svg").status_code == 200

@@ -100,6 +100,7 @@ def _print_outcome(view: Any) -> None:
         console.print(
             f"after fixing the cause, continue with: datavern dsr resume {view.id}",
             highlight=False,
+            soft_wrap=True,  # one line, to copy and paste
         )
         raise typer.Exit(1)
 
