@@ -238,13 +238,10 @@ def _pushdown(selection: Selection) -> dict[str, list[Any]]:
     }
 
 
-def select_recipients(session: Session, selection_text: str, channel: str) -> Selected:
-    """Everyone the selection reaches, deduplicated by address; reads through the connector."""
-    from datavern.connectors.service import open_connector
+def _applied_register(session: Session) -> Register:
+    """The register a selection is checked against, or a clear error naming `select`."""
     from datavern.register.service import current_register
 
-    known_channel = _parse_channel(channel)
-    selection = parse(selection_text)
     try:
         _version, register = current_register(session)
     except NotFound:
@@ -255,6 +252,16 @@ def select_recipients(session: Session, selection_text: str, channel: str) -> Se
                 path="select",
             )
         ) from None
+    return register
+
+
+def select_recipients(session: Session, selection_text: str, channel: str) -> Selected:
+    """Everyone the selection reaches, deduplicated by address; reads through the connector."""
+    from datavern.connectors.service import open_connector
+
+    known_channel = _parse_channel(channel)
+    selection = parse(selection_text)
+    register = _applied_register(session)
     connection, table, contacts = resolve(register, selection, known_channel)
     connector = open_connector(session, connection)
     wanted = list(dict.fromkeys([*(c.field for c in selection.conditions), *contacts]))
@@ -413,19 +420,8 @@ def _warnings(current: Any) -> list[str]:
 
 def _check_selection(session: Session, selection_text: str, channel: Channel) -> None:
     """The selection parses and fits the applied register (no dataset is read)."""
-    from datavern.register.service import current_register
-
     selection = parse(selection_text)
-    try:
-        _version, register = current_register(session)
-    except NotFound:
-        raise InvalidInput(
-            Problem(
-                "no register is applied, so no dataset is known to select from "
-                "(run `datavern register apply`)",
-                path="select",
-            )
-        ) from None
+    register = _applied_register(session)
     resolve(register, selection, channel)
 
 

@@ -14,10 +14,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from datavern.accounts.rules import Permission
 from datavern.consent import service
@@ -28,24 +26,15 @@ from datavern.core.errors import InvalidInput, NotFound
 from datavern.core.i18n import Lang, long_date
 from datavern.web import deps
 from datavern.web.deps import (
-    NAV,
     Principal,
     admin_lang,
     csrf_protect,
     db,
-    other_lang,
     require,
-    url_with_lang,
 )
-from datavern.web.views import country_name
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-_env = deps.templates.env.overlay(
-    loader=jinja2.ChoiceLoader(
-        [jinja2.FileSystemLoader(str(TEMPLATES_DIR)), deps.templates.env.loader]  # type: ignore[list-item]
-    )
-)
-templates = Jinja2Templates(env=_env)
+templates = deps.feature_templates(TEMPLATES_DIR)
 
 public_router = APIRouter(include_in_schema=False)
 admin_router = APIRouter(
@@ -64,17 +53,15 @@ def _render(
     lang: Lang,
     status_code: int = 200,
 ) -> HTMLResponse:
-    full = {
-        "lang": lang,
-        "t": partial(translate, lang),
-        "root_path": request.scope.get("root_path", ""),
-        "country_name": partial(country_name, lang=lang),
-        **context,
-    }
-    response: HTMLResponse = templates.TemplateResponse(
-        request, name, full, status_code=status_code
+    return deps.render(
+        request,
+        name,
+        context,
+        lang=lang,
+        status_code=status_code,
+        templates=templates,
+        strings=translate,
     )
-    return response
 
 
 def _render_admin(
@@ -87,20 +74,18 @@ def _render_admin(
     title_key: str,
     status_code: int = 200,
 ) -> HTMLResponse:
-    """Like web.deps.render_admin, with the consent templates and strings."""
-    lang = admin_lang(request)
-    other = other_lang(lang)
-    base = {
-        "principal": principal,
-        "csrf_token": principal.csrf_token,
-        "nav": [item for item in NAV if principal.can(item.permission)],
-        "active_nav": active,
-        "page_title_key": title_key,
-        "other_lang": other,
-        "other_lang_name": translate(lang, "other_language_name"),
-        "lang_switch_url": url_with_lang(request, other),
-    }
-    return _render(request, name, {**base, **context}, lang=lang, status_code=status_code)
+    """web.deps.render_admin with the consent templates."""
+    return deps.render_admin(
+        request,
+        name,
+        context,
+        principal=principal,
+        active=active,
+        title_key=title_key,
+        status_code=status_code,
+        templates=templates,
+        strings=translate,
+    )
 
 
 def _client_ip(request: Request) -> str | None:

@@ -34,10 +34,8 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote, urlencode
 
-import jinja2
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
@@ -60,17 +58,9 @@ from datavern.web.deps import (
     url_with_lang,
 )
 from datavern.web.messages import translate
-from datavern.web.views import country_name
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-# Templates ship inside the package: compiled once, never checked for changes per request.
-_env = deps.templates.env.overlay(
-    loader=jinja2.ChoiceLoader(
-        [jinja2.FileSystemLoader(str(TEMPLATES_DIR)), deps.templates.env.loader]  # type: ignore[list-item]
-    ),
-    auto_reload=False,
-)
-templates = Jinja2Templates(env=_env)
+templates = deps.feature_templates(TEMPLATES_DIR)
 
 public_router = APIRouter(include_in_schema=False)
 admin_router = APIRouter(
@@ -136,18 +126,15 @@ def _render(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    full = {
-        "lang": lang,
-        "t": partial(translate, lang),
-        "root_path": request.scope.get("root_path", ""),
-        "country_name": partial(country_name, lang=lang),
-        "kind_name": partial(kind_name, lang=lang),
-        **context,
-    }
-    response: HTMLResponse = templates.TemplateResponse(
-        request, name, full, status_code=status_code, headers=headers
+    return deps.render(
+        request,
+        name,
+        {"kind_name": partial(kind_name, lang=lang), **context},
+        lang=lang,
+        status_code=status_code,
+        headers=headers,
+        templates=templates,
     )
-    return response
 
 
 def _url(request: Request, path: str) -> str:

@@ -10,14 +10,11 @@ without JavaScript.
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from datavern.accounts.rules import Permission
 from datavern.core.clock import OSLO
@@ -27,24 +24,15 @@ from datavern.retention import rules, service
 from datavern.retention.messages import translate
 from datavern.web import deps
 from datavern.web.deps import (
-    NAV,
     Principal,
     admin_lang,
     csrf_protect,
     db,
-    other_lang,
     require,
-    url_with_lang,
 )
-from datavern.web.views import country_name
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-_env = deps.templates.env.overlay(
-    loader=jinja2.ChoiceLoader(
-        [jinja2.FileSystemLoader(str(TEMPLATES_DIR)), deps.templates.env.loader]  # type: ignore[list-item]
-    )
-)
-templates = Jinja2Templates(env=_env)
+templates = deps.feature_templates(TEMPLATES_DIR)
 
 router = APIRouter(
     prefix="/admin/retention", include_in_schema=False, dependencies=[Depends(csrf_protect)]
@@ -69,27 +57,17 @@ def _page(
     title_key: str,
     status_code: int = 200,
 ) -> HTMLResponse:
-    lang = admin_lang(request)
-    other = other_lang(lang)
-    full = {
-        "lang": lang,
-        "t": partial(translate, lang),
-        "root_path": request.scope.get("root_path", ""),
-        "country_name": partial(country_name, lang=lang),
-        "principal": principal,
-        "csrf_token": principal.csrf_token,
-        "nav": [item for item in NAV if principal.can(item.permission)],
-        "active_nav": "retention",
-        "page_title_key": title_key,
-        "other_lang": other,
-        "other_lang_name": translate(lang, "other_language_name"),
-        "lang_switch_url": url_with_lang(request, other),
-        **context,
-    }
-    response: HTMLResponse = templates.TemplateResponse(
-        request, f"retention/{name}", full, status_code=status_code
+    return deps.render_admin(
+        request,
+        f"retention/{name}",
+        context,
+        principal=principal,
+        active="retention",
+        title_key=title_key,
+        status_code=status_code,
+        templates=templates,
+        strings=translate,
     )
-    return response
 
 
 def period_words(period: rules.Period, lang: Lang) -> str:

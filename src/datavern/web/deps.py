@@ -36,6 +36,14 @@ _env = jinja2.Environment(
 templates = Jinja2Templates(env=_env)
 
 
+def feature_templates(folder: Path) -> Jinja2Templates:
+    """A feature's templates over the shared ones (base.html, the macros): its own folder
+    is searched first. They ship inside the package, so they are compiled once and never
+    checked for changes per request."""
+    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(folder)), _env.loader])  # type: ignore[list-item]
+    return Jinja2Templates(env=_env.overlay(loader=loader, auto_reload=False))
+
+
 class LoginRequired(Exception):
     """No live session: pages redirect to the login form, the API answers 401."""
 
@@ -147,10 +155,15 @@ def render(
     lang: Lang,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    templates: Jinja2Templates = templates,
+    strings: Callable[..., str] = translate,
 ) -> HTMLResponse:
+    """A page with what every template uses (language, strings, root path); a feature
+    passes its own ``templates`` (`feature_templates`) and ``strings`` (its catalog,
+    which falls back to the console's)."""
     full = {
         "lang": lang,
-        "t": partial(translate, lang),
+        "t": partial(strings, lang),
         "root_path": request.scope.get("root_path", ""),
         "country_name": partial(country_name, lang=lang),
         **context,
@@ -193,6 +206,8 @@ def render_admin(
     active: str,
     title_key: str,
     status_code: int = 200,
+    templates: Jinja2Templates = templates,
+    strings: Callable[..., str] = translate,
 ) -> HTMLResponse:
     """An admin-console page with its menu, language switch and the session's CSRF token."""
     lang = admin_lang(request)
@@ -204,7 +219,15 @@ def render_admin(
         "active_nav": active,
         "page_title_key": title_key,
         "other_lang": other,
-        "other_lang_name": translate(lang, "other_language_name"),
+        "other_lang_name": strings(lang, "other_language_name"),
         "lang_switch_url": url_with_lang(request, other),
     }
-    return render(request, name, {**base, **context}, lang=lang, status_code=status_code)
+    return render(
+        request,
+        name,
+        {**base, **context},
+        lang=lang,
+        status_code=status_code,
+        templates=templates,
+        strings=strings,
+    )
