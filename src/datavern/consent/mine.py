@@ -33,7 +33,6 @@ import hmac
 import secrets
 import time
 from datetime import timedelta
-from functools import partial
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -47,7 +46,7 @@ from datavern.core import clock
 from datavern.core.config import get_settings
 from datavern.core.errors import InvalidInput, NotFound
 from datavern.core.i18n import Lang
-from datavern.web.views import country_name
+from datavern.web import deps
 
 router = APIRouter(include_in_schema=False)
 
@@ -117,20 +116,17 @@ def _render(
     request: Request, name: str, context: dict[str, Any], lang: Lang, status_code: int = 200
 ) -> HTMLResponse:
     other: Lang = "en" if lang == "nb" else "nb"
-    full = {
-        "lang": lang,
-        "t": partial(translate, lang),
-        "root_path": request.scope.get("root_path", ""),
-        "country_name": partial(country_name, lang=lang),
-        "paths": PATHS[lang],
-        "other_lang": other,
-        "other_url": PATHS[other]["page"],
-        **context,
-    }
-    response: HTMLResponse = templates.TemplateResponse(
-        request, name, full, status_code=status_code, headers=NO_STORE
+    page = {"paths": PATHS[lang], "other_lang": other, "other_url": PATHS[other]["page"]}
+    return deps.render(
+        request,
+        name,
+        {**page, **context},
+        lang=lang,
+        status_code=status_code,
+        headers=NO_STORE,
+        templates=templates,
+        strings=translate,
     )
-    return response
 
 
 def _signin_form(
