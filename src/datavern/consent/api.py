@@ -22,6 +22,7 @@ Nothing is appended when an answer is an error.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Callable
@@ -37,12 +38,13 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from datavern.accounts import service as accounts
 from datavern.accounts import tokens
 from datavern.accounts.rules import Permission
-from datavern.consent import service
+from datavern.consent import appender, service
 from datavern.core import clock
 from datavern.core.db import get_engine
 from datavern.core.errors import InvalidInput, NotFound
@@ -77,18 +79,27 @@ def _problems_response(exc: InvalidInput, where: str) -> JSONResponse:
     )
 
 
+_ANSWERED = (InvalidInput, NotFound, service.ConsentRefused)
+
+
 def _answer(work: Callable[[], T], where: str, headers: dict[str, str] | None = None) -> Any:
     try:
         return work()
-    except InvalidInput as exc:
-        response = _problems_response(exc, where)
-    except NotFound as exc:
-        response = JSONResponse({"detail": str(exc)}, status_code=404)
-    except service.ConsentRefused as exc:
-        response = JSONResponse({"detail": str(exc), "code": exc.code}, status_code=exc.status)
+    except _ANSWERED as exc:
+        response = _error_response(exc, where)
     if headers:
         response.headers.update(headers)
     return response
+
+
+def _error_response(exc: Exception, where: str) -> JSONResponse:
+    """The JSON answer to bad input (422), nothing applied (404) or a refused banner
+    post (its status)."""
+    if isinstance(exc, InvalidInput):
+        return _problems_response(exc, where)
+    if isinstance(exc, service.ConsentRefused):
+        return JSONResponse({"detail": str(exc), "code": exc.code}, status_code=exc.status)
+    return JSONResponse({"detail": str(exc)}, status_code=404)
 
 
 def _client_ip(request: Request) -> str | None:
@@ -127,18 +138,24 @@ def _caller(scope: str) -> Callable[..., Any]:
             if not found.can(scope):
                 raise HTTPException(403, _needs(scope))
             return found.actor
-        principal = get_principal(request)
-        if principal is None:
-            raise HTTPException(401, NO_CREDENTIALS)
-        if request.method not in ("GET", "HEAD") and not security.session_csrf_valid(
-            principal.csrf_token, request.headers.get("x-csrf-token")
-        ):
-            raise HTTPException(403, "CSRF token missing or wrong (X-CSRF-Token)")
-        if not principal.can(_PERMISSION[scope]):
-            raise HTTPException(403, _needs(scope))
-        return _actor(principal)
+        return _session_actor(request, scope)
 
     return dependency
+
+
+def _session_actor(request: Request, scope: str) -> str:
+    """The actor name of a logged-in user whose role allows ``scope`` (and, on a POST,
+    who sent the session's CSRF token); HTTPException 401/403 otherwise."""
+    principal = get_principal(request)
+    if principal is None:
+        raise HTTPException(401, NO_CREDENTIALS)
+    if request.method not in ("GET", "HEAD") and not security.session_csrf_valid(
+        principal.csrf_token, request.headers.get("x-csrf-token")
+    ):
+        raise HTTPException(403, "CSRF token missing or wrong (X-CSRF-Token)")
+    if not principal.can(_PERMISSION[scope]):
+        raise HTTPException(403, _needs(scope))
+    return _actor(principal)
 
 
 # --------------------------------------------------------------------------- #
@@ -389,48 +406,54 @@ class WithdrawBody(BaseModel):
     "/records",
     status_code=201,
     summary="Append one decision to the ledger",
-    responses={422: {"description": "Unknown purpose or text version, needs no consent, ..."}},
+    responses={
+        401: {"description": "No valid API token and not logged in."},
+        403: {"description": "The token lacks consent:write, or the role lacks record_consent."},
+        422: {"description": "Unknown purpose or text version, needs no consent, ..."},
+    },
 )
-def record(
-    body: RecordBody,
-    request: Request,
-    actor: str = Depends(_caller(WRITE)),
-) -> Any:
-    def work() -> Any:
-        with db(request) as session:
-            rec = service.record(
-                session,
-                **body.model_dump(exclude={"text_version"}),
-                text_version=body.text_version,
-                recorded_by=actor,
-            )
-        return JSONResponse(rec.as_json(), status_code=201)
-
-    return _answer(work, "body")
+async def record(body: RecordBody, request: Request) -> Response:
+    return await _append(request, body.model_dump())
 
 
 @systems.post(
     "/withdraw",
     status_code=201,
     summary="Withdraw consent (as easy as granting it, art. 7(3))",
-    responses={422: {"description": "Unknown purpose, subject or text version."}},
+    responses={
+        401: {"description": "No valid API token and not logged in."},
+        403: {"description": "The token lacks consent:write, or the role lacks record_consent."},
+        422: {"description": "Unknown purpose, subject or text version."},
+    },
 )
-def withdraw(
-    body: WithdrawBody,
-    request: Request,
-    actor: str = Depends(_caller(WRITE)),
-) -> Any:
-    def work() -> Any:
-        with db(request) as session:
-            rec = service.withdraw(
-                session,
-                **body.model_dump(exclude={"text_version"}),
-                text_version=body.text_version,
-                recorded_by=actor,
-            )
-        return JSONResponse(rec.as_json(), status_code=201)
+async def withdraw(body: WithdrawBody, request: Request) -> Response:
+    return await _append(request, {**body.model_dump(), "decision": "withdraw"})
 
-    return _answer(work, "body")
+
+async def _append(request: Request, values: dict[str, Any]) -> Response:
+    """Hand one decision to this process's group appender (consent/appender.py) and
+    answer when its batch has committed: 201 with the record, or the error of this
+    request alone. An API token is checked in the batch's own transaction; a
+    logged-in user (session cookie and CSRF header) before queueing."""
+    token = tokens.bearer(request.headers.get("authorization"))
+    digest = actor = None
+    if token is not None:
+        if not token.startswith(tokens.PREFIX) or len(token) > 200:
+            return JSONResponse({"detail": BAD_TOKEN}, status_code=401)
+        digest = tokens.hash_token(token)
+    else:
+        actor = await run_in_threadpool(_session_actor, request, WRITE)
+    queued = appender.for_database(request.app.state.database_url).submit(
+        values, token_hash=digest, actor=actor
+    )
+    try:
+        view = await asyncio.wrap_future(queued)
+    except appender.Refused as exc:
+        detail = BAD_TOKEN if exc.status == 401 else _needs(WRITE)
+        return JSONResponse({"detail": detail}, status_code=exc.status)
+    except _ANSWERED as exc:
+        return _error_response(exc, "body")
+    return JSONResponse(view.as_json(), status_code=201)
 
 
 # The two reads systems call on every use of a subject's data (state, may-process)

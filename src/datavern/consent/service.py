@@ -278,7 +278,7 @@ def _db_key(session: Session) -> str:
     return str(session.get_bind().engine.url)
 
 
-def _head(session: Session) -> Head | None:
+def read_head(session: Session) -> Head | None:
     """(number, content hash, newest campaign id) of the applied register, in one query."""
     row = session.connection().execute(_HEAD).first()
     if row is None:
@@ -331,10 +331,10 @@ def context(session: Session) -> Context:
     Cached per database and register content: a new register version (whose apply
     also syncs the texts) is a new cache entry.
     """
-    return _context_at(session, _head(session))
+    return context_at(session, read_head(session))
 
 
-def _context_at(session: Session, head: Head | None) -> Context:
+def context_at(session: Session, head: Head | None) -> Context:
     from datavern.register.models import RegisterVersion
     from datavern.register.service import register_of
 
@@ -469,6 +469,28 @@ class RecordView:
             row.hash,
         )
 
+    @classmethod
+    def made(cls, seq: int, fields: RecordFields, digest: str) -> RecordView:
+        """The view of a record just appended with ``fields`` at ``seq``."""
+        return cls(
+            seq,
+            fields.id,
+            fields.subject,
+            fields.purpose,
+            fields.decision,
+            fields.text_version_id,
+            fields.text_hash,
+            fields.method,
+            fields.collection_point,
+            fields.at,
+            fields.ip,
+            fields.user_agent,
+            fields.expires_at,
+            fields.language,
+            fields.recorded_by,
+            digest,
+        )
+
     def as_json(self) -> dict[str, Any]:
         return {
             "seq": self.seq,
@@ -491,69 +513,74 @@ class RecordView:
 
 
 def _append(session: Session, fields: RecordFields) -> RecordView:
-    """Append one record after the head, in the caller's transaction.
+    """Append one record after the head, in the caller's transaction (see ``append_many``)."""
+    return append_many(session, [fields])[0]
+
+
+def append_many(
+    session: Session, items: Sequence[RecordFields], *, wait_for_disk: bool = True
+) -> list[RecordView]:
+    """Append ``items`` after the head, in this order, in the caller's transaction.
 
     The head row is written first: that takes the write lock (a row lock on
     PostgreSQL, the database's write lock on SQLite) before the head is read, so
     two appends at once queue up instead of both linking to the same predecessor.
-    Plain statements, no ORM objects: an append is a handful of short writes, and
-    the head is locked and read in one (``UPDATE ... RETURNING``).
+    Plain statements, no ORM objects: the head is locked and read in one
+    (``UPDATE ... RETURNING``), the records go in with one executemany, the head is
+    moved once, and the current-state table gets the last decision per subject and
+    purpose.
 
     On PostgreSQL the chain lock is not held while the disk flushes: the
     transaction commits without waiting for its WAL (``synchronous_commit = off``
     for this transaction only), which releases the head's row lock at once, and
     then, before the caller's commit returns, a second tiny transaction that does
-    wait for the flush makes it durable (``_durable_after_commit``). WAL is
-    written in order, so a crash between the two loses this record and every
-    later one together, never one in the middle: the chain stays intact, and no
-    caller was told "recorded" for a record that could still be lost. Concurrent
-    appends then share the disk's flushes instead of queueing behind each one.
+    wait for the flush makes it durable (``_durable_after_commit``; with
+    ``wait_for_disk=False`` the caller does that itself, as the group appender
+    does on its own connection). WAL is written in order, so a crash between the
+    two loses these records and every later one together, never one in the
+    middle: the chain stays intact, and no caller was told "recorded" for a
+    record that could still be lost. Concurrent appends then share the disk's
+    flushes instead of queueing behind each one.
     """
+    if not items:
+        return []
     session.flush()  # anything the ORM holds goes first, in order
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-        _durable_after_commit(session)
+        if wait_for_disk:
+            _durable_after_commit(session)
     head = conn.execute(_LOCK_HEAD).first()
     if head is None:
         conn.execute(_NEW_HEAD)
-        prev_seq, prev_hash = 0, rules.GENESIS
+        seq, digest = 0, rules.GENESIS
     else:
-        prev_seq, prev_hash = int(head.seq), str(head.hash)
-    seq = prev_seq + 1
-    digest = rules.record_hash(seq, fields, prev_hash)
-    values = {**fields.__dict__, "seq": seq, "prev_hash": prev_hash, "hash": digest}
-    conn.execute(_INSERT_RECORD, values)
+        seq, digest = int(head.seq), str(head.hash)
+    rows: list[dict[str, Any]] = []
+    views: list[RecordView] = []
+    states: dict[tuple[str, str], dict[str, Any]] = {}
+    for fields in items:
+        prev_hash = digest
+        seq += 1
+        digest = rules.record_hash(seq, fields, prev_hash)
+        rows.append({**fields.__dict__, "seq": seq, "prev_hash": prev_hash, "hash": digest})
+        views.append(RecordView.made(seq, fields, digest))
+        # The state table keeps the newest decision per subject and purpose.
+        states[(fields.subject, fields.purpose)] = {
+            "subject": fields.subject,
+            "purpose": fields.purpose,
+            "seq": seq,
+            "decision": fields.decision,
+            "text_version_id": fields.text_version_id,
+            "method": fields.method,
+            "at": fields.at,
+            "expires_at": fields.expires_at,
+        }
+    conn.execute(_INSERT_RECORD, rows)
     conn.execute(_SET_HEAD, {"seq": seq, "hash": digest})
-    state = {
-        "subject": fields.subject,
-        "purpose": fields.purpose,
-        "seq": seq,
-        "decision": fields.decision,
-        "text_version_id": fields.text_version_id,
-        "method": fields.method,
-        "at": fields.at,
-        "expires_at": fields.expires_at,
-    }
-    conn.execute(_upsert_state(conn.dialect.name), state)
-    return RecordView(
-        seq,
-        fields.id,
-        fields.subject,
-        fields.purpose,
-        fields.decision,
-        fields.text_version_id,
-        fields.text_hash,
-        fields.method,
-        fields.collection_point,
-        fields.at,
-        fields.ip,
-        fields.user_agent,
-        fields.expires_at,
-        fields.language,
-        fields.recorded_by,
-        digest,
-    )
+    # One row per subject and purpose, so even a batched multi-row upsert is safe.
+    conn.execute(_upsert_state(conn.dialect.name), list(states.values()))
+    return views
 
 
 def _durable_after_commit(session: Session) -> None:
@@ -692,7 +719,43 @@ def record(
 ) -> RecordView:
     """Validate and append one decision. InvalidInput lists every problem, each naming
     its field; nothing is appended then."""
-    ctx = context(session)
+    fields = prepare(
+        session,
+        context(session),
+        subject=subject,
+        purpose=purpose,
+        decision=decision,
+        method=method,
+        text_version=text_version,
+        language=language,
+        collection_point=collection_point,
+        ip=ip,
+        user_agent=user_agent,
+        expires_at=expires_at,
+        recorded_by=recorded_by,
+    )
+    return _append(session, fields)
+
+
+def prepare(
+    session: Session,
+    ctx: Context,
+    *,
+    subject: str,
+    purpose: str,
+    decision: str,
+    method: str = Method.api.value,
+    text_version: str | None = None,
+    language: str | None = None,
+    collection_point: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    expires_at: datetime | None = None,
+    recorded_by: str,
+) -> RecordFields:
+    """The checked content of one record under the register ``ctx``, ready to append;
+    InvalidInput lists every problem, each naming its field. Reads the subject's
+    current state for a withdrawal (the text version granted), writes nothing."""
     problems = _Problems()
     try:
         who = subject_of(subject)
@@ -737,7 +800,7 @@ def record(
     assert who is not None and dec is not None and how is not None
     if dec is Decision.grant and expires_at is None:
         expires_at = rules.default_expiry(how, now)
-    fields = RecordFields(
+    return RecordFields(
         id=uuid.uuid4().hex,
         subject=who.ref,
         purpose=purpose,
@@ -753,7 +816,6 @@ def record(
         language=language or (version.language if version else None),
         recorded_by=recorded_by,
     )
-    return _append(session, fields)
 
 
 def _granted_version(session: Session, subject_ref: str, purpose: str) -> ConsentTextView | None:
@@ -785,7 +847,7 @@ def _campaigns(
     if not wanted:
         return []
     if generation is None:
-        head = _head(session)
+        head = read_head(session)
         generation = int(head.newest_campaign) if head is not None else 0
     key = (_db_key(session), generation)
     every = _campaign_cache.get(key)
@@ -854,9 +916,9 @@ def state(
 
     ``head``: the register head if the caller read it already (see ``head_columns``).
     """
-    known = _head(session) if head == "read" else head
-    ctx = _context_at(session, known)
-    assert known is not None  # _context_at raised NotFound otherwise
+    known = read_head(session) if head == "read" else head
+    ctx = context_at(session, known)
+    assert known is not None  # context_at raised NotFound otherwise
     problems = _Problems()
     try:
         who = subject_of(subject)
@@ -944,9 +1006,9 @@ def may_process(
     oldest active restriction under it) if the caller read that already (see
     ``restriction_column``).
     """
-    known = _head(session) if head == "read" else head
-    ctx = _context_at(session, known)
-    assert known is not None  # _context_at raised NotFound otherwise
+    known = read_head(session) if head == "read" else head
+    ctx = context_at(session, known)
+    assert known is not None  # context_at raised NotFound otherwise
     problems = _Problems()
     purpose = purpose.strip()
     if who is None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -24,12 +26,14 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datavern import __version__
 from datavern.breaches import pages as breach_pages
 from datavern.consent import api as consent_api
+from datavern.consent import appender as consent_appender
 from datavern.consent import assets as consent_assets
 from datavern.consent import mine as consent_mine
 from datavern.consent import pages as consent_pages
@@ -207,11 +211,20 @@ def _serve_docs_locally(app: FastAPI, assets: Path) -> None:
         )
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # Shutting down: the consent appender answers what it holds, then lets go of its
+    # connection (consent/appender.py).
+    await run_in_threadpool(consent_appender.close, app.state.database_url)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The whole web app bound to ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
     swagger = local_swagger()
     app = FastAPI(
+        lifespan=_lifespan,
         title="Datavern",
         version=__version__,
         description=DESCRIPTION,
