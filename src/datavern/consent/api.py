@@ -26,6 +26,7 @@ import asyncio
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from types import SimpleNamespace
@@ -36,6 +37,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import and_, bindparam, or_
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -44,9 +46,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from datavern.accounts import service as accounts
 from datavern.accounts import tokens
 from datavern.accounts.rules import Permission
-from datavern.consent import appender, service
+from datavern.consent import appender, rules, service
 from datavern.core import clock
-from datavern.core.db import get_engine
+from datavern.core.db import session_factory, sessions_for
 from datavern.core.errors import InvalidInput, NotFound
 from datavern.web import security
 from datavern.web.deps import (
@@ -462,38 +464,89 @@ async def _append(request: Request, values: dict[str, Any]) -> Response:
 # unknown, expired or disabled means not logged in). bench/consent measures them.
 
 
-@lru_cache(maxsize=8)
 def _sessions(url: str) -> sessionmaker[Session]:
     """Sessions for the fast reads: on PostgreSQL an engine of their own, in autocommit
     (each SELECT on its own, no BEGIN and ROLLBACK round trips) and without the ping
     before every checkout; a connection the server dropped is retried once instead
     (``_fast_read``)."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    engine = get_engine(url)
-    if make_url(url).get_backend_name() == "postgresql":
-        engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=8, max_overflow=8)
+    if url.startswith("postgresql"):
+        return sessions_for(
+            url, "consent-reads", isolation_level="AUTOCOMMIT", pool_size=8, max_overflow=8
+        )
     # SQLite's driver begins no transaction for a SELECT anyway; switching its isolation
     # level on every checkout would cost a PRAGMA each time.
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    return session_factory(url)
+
+
+@dataclass(frozen=True)
+class _Read:
+    """One fast read: the subject as given and parsed, the identity hash its restriction
+    is read under (may-process), and the answer to give once the caller is known."""
+
+    subject: str
+    purpose: str
+    who: service.Subject | None
+    rhash: str | None
+    may_process: bool
+
+    def answer(self, session: Session, head: service.Head | None, row: Any, pre: Any) -> Any:
+        if not self.may_process:
+            return service.state(session, self.subject, self.purpose, head=head, prefetched=pre)
+        since = (self.rhash, row.restricted_since) if self.rhash is not None else None
+        return service.may_process(
+            session,
+            self.subject,
+            self.purpose,
+            head=head,
+            who=self.who,
+            restricted_since=since,
+            prefetched=pre,
+        )
+
+
+def _read_of(subject: str, purpose: str, may_process: bool) -> _Read:
+    try:
+        who: service.Subject | None = service.subject_of(subject)
+    except InvalidInput:
+        who = None  # the answer reports it
+    rhash = service.single_restriction_hash(who) if who is not None and may_process else None
+    return _Read(subject, purpose, who, rhash, may_process)
+
+
+# The register head the last fast read of a database found: the next read expects it,
+# and reads the subject's state rows for the purpose in the same query as the caller.
+_last_head: dict[str, service.Head] = {}
 
 
 def _caller_in(
-    session: Session, request: Request, scope: str, rhash: str | None = None
-) -> tuple[str, service.Head | None, Any]:
+    session: Session, request: Request, scope: str, read: _Read | None = None
+) -> tuple[str, service.Head | None, Any, service.Prefetched | None]:
     """The caller (a token with ``scope``, or a session whose role allows it), the
-    register head and the row they were read in, in one query; with ``rhash``, the row
-    also has the subject's restriction (``restricted_since``). HTTPException 401/403
-    otherwise."""
+    register head, the row they were read in and, for a ``read``, the subject's state
+    rows it needs (when the register's purposes are cached), in one query; the row
+    also has the subject's restriction (``restricted_since``) for a may-process read.
+    HTTPException 401/403 otherwise."""
     conn = session.connection()
-    extra = {} if rhash is None else {"hash": rhash}
+    rhash = read.rhash if read is not None else None
+    params: dict[str, Any] = {} if rhash is None else {"hash": rhash}
+    url = str(session.get_bind().engine.url)
+    expected = _last_head.get(url)
+    keys: tuple[str, ...] = ()
+    if read is not None and read.who is not None and expected is not None:
+        keys = service.read_keys(session, expected, read.purpose, may_process=read.may_process)
+        if keys:
+            params["subject"] = read.who.ref
+            params.update({f"k{i}": k for i, k in enumerate(keys)})
     token = tokens.bearer(request.headers.get("authorization"))
     if token is not None:
         if not token.startswith(tokens.PREFIX) or len(token) > 200:
             raise HTTPException(401, BAD_TOKEN)
         digest = tokens.hash_token(token)
-        row = conn.execute(_TOKEN if rhash is None else _TOKEN_R, {"h": digest, **extra}).first()
+        rows = conn.execute(
+            _who_query(False, rhash is not None, len(keys)), {**params, "h": digest}
+        )
+        found_rows = rows.all()
+        row = found_rows[0] if found_rows else None
         found = tokens.principal_of(row)
         if found is None:
             raise HTTPException(401, BAD_TOKEN)
@@ -503,43 +556,83 @@ def _caller_in(
         if tokens.stale_use(row.last_used_at, now):  # type: ignore[union-attr]
             conn.execute(tokens.TOUCH, {"h": digest, "now": now})
             session.info["wrote"] = True
-        return found.actor, service.head_of(row), row
-    cookie = request.cookies.get(security.SESSION_COOKIE)
-    if not cookie or len(cookie) > 200:
-        raise HTTPException(401, NO_CREDENTIALS)
-    query = _PRINCIPAL if rhash is None else _PRINCIPAL_R
-    row = conn.execute(query, {"h": accounts.token_hash(cookie), **extra}).first()
-    if row is None or row.expires_at <= clock.now() or not row.active:
-        raise HTTPException(401, NO_CREDENTIALS)
-    principal = Principal(row.id, row.username, row.role, row.csrf_token)
-    if not principal.can(_PERMISSION[scope]):
-        raise HTTPException(403, _needs(scope))
-    return _actor(principal), service.head_of(row), row
+        actor = found.actor
+    else:
+        cookie = request.cookies.get(security.SESSION_COOKIE)
+        if not cookie or len(cookie) > 200:
+            raise HTTPException(401, NO_CREDENTIALS)
+        query = _who_query(True, rhash is not None, len(keys))
+        found_rows = conn.execute(query, {**params, "h": accounts.token_hash(cookie)}).all()
+        row = found_rows[0] if found_rows else None
+        if row is None or row.expires_at <= clock.now() or not row.active:
+            raise HTTPException(401, NO_CREDENTIALS)
+        principal = Principal(row.id, row.username, row.role, row.csrf_token)
+        if not principal.can(_PERMISSION[scope]):
+            raise HTTPException(403, _needs(scope))
+        actor = _actor(principal)
+    head = service.head_of(row)
+    if head is not None:
+        _last_head[url] = head
+    pre = None
+    if keys and expected is not None and read is not None and read.who is not None:
+        latest = {
+            r.state_purpose: rules.Latest(*r[-6:])
+            for r in found_rows
+            if r.state_purpose is not None
+        }
+        pre = service.Prefetched(expected, read.who.ref, frozenset(keys), latest)
+    return actor, head, row, pre
 
 
-Work = Callable[[Session, service.Head | None, Any], dict[str, Any]]
+@lru_cache(maxsize=32)
+def _who_query(session_cookie: bool, restriction: bool, keys: int) -> Any:
+    """The caller's query (token or session cookie), with the register head, with the
+    subject's restriction (``:hash``) if asked, and outer-joined with the subject's
+    state rows for ``keys`` purposes (``:subject``, ``:k0`` ...) if any."""
+    from datavern.consent.models import ConsentState
+
+    query = (_PRINCIPAL_R if restriction else _PRINCIPAL) if session_cookie else None
+    if query is None:
+        query = _TOKEN_R if restriction else _TOKEN
+    if not keys:
+        return query
+    on = and_(
+        ConsentState.subject == bindparam("subject"),
+        or_(*(ConsentState.purpose == bindparam(f"k{i}") for i in range(keys))),
+    )
+    # The state's columns come last, in rules.Latest's order after the purpose.
+    return query.add_columns(
+        ConsentState.purpose.label("state_purpose"),
+        ConsentState.seq,
+        ConsentState.decision,
+        ConsentState.text_version_id,
+        ConsentState.method,
+        ConsentState.at,
+        ConsentState.expires_at,
+    ).outerjoin(ConsentState, on)
 
 
-def _fast_read(request: Request, read: tuple[Work, str | None]) -> Response:
-    """Answer a fast read: ``read`` is the work and the restriction hash to read with
-    the caller (None: none)."""
+def _fast_read(request: Request, read: _Read) -> Response:
+    """Answer a fast read (the caller first, then the read)."""
     try:
-        return _fast_read_once(request, *read)
+        return _fast_read_once(request, read)
     except DBAPIError as exc:
         if not exc.connection_invalidated:
             raise
-        return _fast_read_once(request, *read)  # the server had dropped the connection
+        return _fast_read_once(request, read)  # the server had dropped the connection
 
 
-def _fast_read_once(request: Request, work: Work, rhash: str | None) -> Response:
+def _fast_read_once(request: Request, read: _Read) -> Response:
     session = _sessions(request.app.state.database_url)()
     try:
         try:
-            _actor_name, head, row = _caller_in(session, request, READ, rhash)
+            _actor_name, head, row, pre = _caller_in(session, request, READ, read)
         except HTTPException as exc:
             session.rollback()
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
-        response = _answer(lambda: JSONResponse(work(session, head, row)), "query")
+        response = _answer(
+            lambda: JSONResponse(read.answer(session, head, row, pre).as_json()), "query"
+        )
         if session.info.get("wrote"):
             session.commit()
         # Otherwise nothing was written: closing ends the read transaction.
@@ -552,7 +645,7 @@ def _fast_read_once(request: Request, work: Work, rhash: str | None) -> Response
 
 
 def _principal_query() -> Any:
-    from sqlalchemy import bindparam, select
+    from sqlalchemy import select
 
     from datavern.accounts.models import User, WebSession
 
@@ -577,32 +670,6 @@ _TOKEN = tokens.lookup_query(*service.head_columns())
 _TOKEN_R = tokens.lookup_query(*service.head_columns(), service.restriction_column())
 
 
-def _state_read(subject: str, purpose: str) -> tuple[Work, str | None]:
-    def work(session: Session, head: service.Head | None, _row: Any) -> dict[str, Any]:
-        return service.state(session, subject, purpose, head=head).as_json()
-
-    return work, None
-
-
-def _may_process_read(subject: str, purpose: str) -> tuple[Work, str | None]:
-    """The work of a may-process answer, and the identity hash under which the subject's
-    restriction is read together with the caller (one round trip fewer)."""
-    try:
-        who: service.Subject | None = service.subject_of(subject)
-    except InvalidInput:
-        who = None  # may_process reports it
-    rhash = service.single_restriction_hash(who) if who is not None else None
-
-    def work(session: Session, head: service.Head | None, row: Any) -> dict[str, Any]:
-        since = (rhash, row.restricted_since) if rhash is not None else None
-        answer = service.may_process(
-            session, subject, purpose, head=head, who=who, restricted_since=since
-        )
-        return answer.as_json()
-
-    return work, rhash
-
-
 _AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid API token and not logged in."},
     403: {"description": "The token lacks consent:read, or the role lacks view_consent."},
@@ -620,7 +687,7 @@ async def state(
     subject: str = Query(max_length=320),
     purpose: str = Query(max_length=200),
 ) -> Response:
-    return _fast_read(request, _state_read(subject, purpose))
+    return _fast_read(request, _read_of(subject, purpose, may_process=False))
 
 
 @router.get(
@@ -633,7 +700,7 @@ async def may_process(
     subject: str = Query(max_length=320),
     purpose: str = Query(max_length=200),
 ) -> Response:
-    return _fast_read(request, _may_process_read(subject, purpose))
+    return _fast_read(request, _read_of(subject, purpose, may_process=True))
 
 
 @router.get(
@@ -745,9 +812,9 @@ def verify(
         return service.verify_ledger(session).as_json()
 
 
-_READS: dict[str, Callable[[str, str], tuple[Work, str | None]]] = {
-    "/api/v1/consent/state": _state_read,
-    "/api/v1/consent/may-process": _may_process_read,
+_READS: dict[str, bool] = {  # path: whether it is may-process
+    "/api/v1/consent/state": False,
+    "/api/v1/consent/may-process": True,
 }
 
 
@@ -765,8 +832,8 @@ class FastReads:
         self.routes = {path: SimpleNamespace(path=path) for path in _READS}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        read = _READS.get(scope.get("path", "")) if scope["type"] == "http" else None
-        if read is not None and scope["method"] == "GET":
+        may_process = _READS.get(scope.get("path", "")) if scope["type"] == "http" else None
+        if may_process is not None and scope["method"] == "GET":
             pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
             given = dict(pairs)
             if (
@@ -775,9 +842,8 @@ class FastReads:
                 and len(given.get("purpose", "x" * 201)) <= 200
             ):
                 scope["route"] = self.routes[scope["path"]]  # for the request log
-                response = _fast_read(
-                    Request(scope, receive), read(given["subject"], given["purpose"])
-                )
+                read = _read_of(given["subject"], given["purpose"], may_process)
+                response = _fast_read(Request(scope, receive), read)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from queue import Empty, SimpleQueue
 from typing import Any, Final
 
-from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,7 +42,7 @@ from datavern.accounts import tokens
 from datavern.consent import service
 from datavern.consent.rules import RecordFields
 from datavern.core import clock
-from datavern.core.db import get_engine
+from datavern.core.db import session_factory, sessions_for
 from datavern.core.errors import DatavernError, InvalidInput, NotFound
 
 MAX_BATCH: Final = 256
@@ -91,8 +90,7 @@ class GroupAppender:
         self._queue: SimpleQueue[_Job] = SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._engine, self._own_engine = _engine(url)
-        self._sessions = sessionmaker(bind=self._engine, expire_on_commit=False)
+        self._sessions = _sessions_of(url)
 
     def submit(
         self,
@@ -118,14 +116,13 @@ class GroupAppender:
         return job.future
 
     def close(self) -> None:
-        """Answer what is queued, stop the thread and close the appender's connection."""
+        """Answer what is queued and stop the thread (its connection goes back to the
+        pool; ``core.db.dispose_engines`` closes it)."""
         with self._lock:
             thread = self._thread
         if thread is not None:
             self._queue.put(_STOP)
             thread.join()
-        if self._own_engine:
-            self._engine.dispose()
 
     # ------------------------------------------------------------------ the thread
 
@@ -283,13 +280,13 @@ def _wait_for_disk(session: Session) -> None:
     session.commit()
 
 
-def _engine(url: str) -> tuple[Engine, bool]:
-    """The engine and whether it is the appender's own. PostgreSQL: a connection of its
-    own, without the ping before each checkout (a dropped connection is retried once,
-    ``_write``). SQLite: the shared engine (its pragmas: WAL, busy timeout)."""
+def _sessions_of(url: str) -> sessionmaker[Session]:
+    """PostgreSQL: a connection of the appender's own, without the ping before each
+    checkout (a dropped connection is retried once, ``_write``). SQLite: the shared
+    engine (its pragmas: WAL, busy timeout)."""
     if make_url(url).get_backend_name() == "postgresql":
-        return create_engine(url, pool_size=1, max_overflow=1), True
-    return get_engine(url), False
+        return sessions_for(url, "consent-appender", pool_size=1, max_overflow=1)
+    return session_factory(url)
 
 
 _appenders: dict[str, GroupAppender] = {}

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +36,8 @@ class Settings(BaseSettings):
         default=None, description="Who is acting, recorded in the audit log (default: OS user)."
     )
 
+    _file_key: str | None = PrivateAttr(default=None)
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
@@ -43,8 +45,17 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'datavern.db').resolve()}"
 
     def effective_secret_key(self) -> str:
+        """DATAVERN_SECRET_KEY, or the key in DATA_DIR/secret.key (made on first use).
+        The file is read once per Settings: every keyed hash of a request would
+        otherwise read it from disk (a new key file means restarting, as a new
+        DATAVERN_SECRET_KEY does)."""
         if self.secret_key:
             return self.secret_key
+        if self._file_key is None:
+            self._file_key = self._read_or_make_key()
+        return self._file_key
+
+    def _read_or_make_key(self) -> str:
         path = self.data_dir / "secret.key"
         if path.exists():
             return path.read_text().strip()

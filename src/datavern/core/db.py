@@ -85,22 +85,42 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_own: dict[tuple[str, str], tuple[Engine, sessionmaker[Session]]] = {}
+
+
+def sessions_for(url: str, use: str, **engine_options: Any) -> sessionmaker[Session]:
+    """Sessions on an engine of its own for one ``use`` of the database at ``url`` (e.g.
+    the consent API's autocommit reads), made once with ``engine_options``; disposed
+    with every other engine by ``dispose_engines``."""
+    found = _own.get((url, use))
+    if found is None:
+        engine = create_engine(url, **engine_options)
+        found = _own[(url, use)] = (engine, sessionmaker(bind=engine, expire_on_commit=False))
+    return found[1]
+
+
 def dispose_engines() -> None:
-    for engine in _engines.values():
+    for engine in [*_engines.values(), *(e for e, _f in _own.values())]:
         engine.dispose()
     _engines.clear()
     _factories.clear()
+    _own.clear()
 
 
-@contextmanager
-def session_scope(url: str | None = None) -> Iterator[Session]:
-    """One unit of work: commits on success, rolls back everything on any error."""
+def session_factory(url: str | None = None) -> sessionmaker[Session]:
+    """Sessions on the shared engine of ``url`` (default: the configured database)."""
     url = url or get_settings().effective_database_url
     factory = _factories.get(url)
     if factory is None:
         # Building a sessionmaker costs more than a short request's query; keep one per URL.
         factory = _factories[url] = sessionmaker(bind=get_engine(url), expire_on_commit=False)
-    session = factory()
+    return factory
+
+
+@contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """One unit of work: commits on success, rolls back everything on any error."""
+    session = session_factory(url)()
     try:
         yield session
         session.commit()
