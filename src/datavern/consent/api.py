@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import and_, bindparam, or_
 from sqlalchemy.exc import DBAPIError
@@ -49,7 +49,7 @@ from datavern.accounts.rules import Permission
 from datavern.consent import appender, rules, service
 from datavern.core import clock
 from datavern.core.db import session_factory, sessions_for
-from datavern.core.errors import InvalidInput, NotFound
+from datavern.core.errors import InvalidInput, NotFound, Problem
 from datavern.web import security
 from datavern.web.deps import (
     Principal,
@@ -61,9 +61,17 @@ from datavern.web.deps import (
 
 T = TypeVar("T")
 
+
+def _no_tokens(request: Request) -> None:
+    """Dependency of the calls for people only (re-consent, verification): an API token
+    is answered 403, saying so, rather than 401 as if nothing had been sent."""
+    if tokens.bearer(request.headers.get("authorization")) is not None:
+        raise HTTPException(403, "API tokens cannot call this; log in as a user whose role may")
+
+
 router = APIRouter(prefix="/api/v1/consent", tags=["consent"])
 public = APIRouter(tags=["consent (public)"])
-private = APIRouter(tags=["consent"], dependencies=[Depends(csrf_protect)])
+private = APIRouter(tags=["consent"], dependencies=[Depends(_no_tokens), Depends(csrf_protect)])
 systems = APIRouter(tags=["consent"])
 
 MAX_BODY = 64 * 1024
@@ -263,6 +271,8 @@ async def banner_post(request: Request) -> Any:
 
 
 class SubscribeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error
+
     email: str = Field(max_length=320, description="The address to confirm.")
     purpose: str = Field(max_length=200, description="A consent purpose with double opt-in.")
     lang: Literal["nb", "en"] | None = None
@@ -283,28 +293,44 @@ def subscribe(body: SubscribeBody, request: Request) -> Any:
     headers = _cors(request)
     ip = _client_ip(request)
     agent = request.headers.get("user-agent")
-    wait = _subscribe_allowed(request, ip, body.email)
+    by_ip, by_address = _subscribe_limits(request)
+    ip_key = ip or "unknown"
+    wait = by_ip.retry_after(ip_key)
     if wait:
-        # Nothing is stored and no mail is sent: nobody can flood an inbox through us.
+        # Nothing is stored and no mail is sent: nobody can flood inboxes through us.
         return JSONResponse(
             {"detail": "too many subscriptions; try again later", "code": "rate_limited"},
             status_code=429,
             headers={**headers, "Retry-After": str(wait)},
         )
+    address_key = service.email_hash(body.email) if "@" in body.email else "invalid"
+    # Over the limit for this address: checked like any other, then nothing stored and
+    # no mail, with the same answer as a sent one (a 429 would tell whoever asks that
+    # the address was used here lately).
+    quiet = by_address.retry_after(address_key) > 0
 
     def work() -> Any:
-        with db(request) as session:
-            service.subscribe(
-                session,
-                email=body.email,
-                purpose=body.purpose,
-                lang=body.lang,
-                text_version=body.text_version,
-                collection_point=body.collection_point,
-                ip=ip,
-                user_agent=agent,
-            )
-        _deliver()
+        try:
+            with db(request) as session:
+                service.subscribe(
+                    session,
+                    email=body.email,
+                    purpose=body.purpose,
+                    lang=body.lang,
+                    text_version=body.text_version,
+                    collection_point=body.collection_point,
+                    ip=ip,
+                    user_agent=agent,
+                )
+                if quiet:
+                    raise _Discard
+        except _Discard:
+            pass
+        # Counted only when the input was good: a typo does not use up the allowance.
+        by_ip.hit(ip_key)
+        if not quiet:
+            by_address.hit(address_key)
+            _deliver()
         # The same answer whether or not the address was subscribed already.
         return JSONResponse(
             {"detail": "if the address can receive mail, a confirmation link is on its way"},
@@ -313,6 +339,10 @@ def subscribe(body: SubscribeBody, request: Request) -> Any:
         )
 
     return _answer(work, "body", headers)
+
+
+class _Discard(Exception):
+    """Roll back a subscription that was only checked (the address is over its limit)."""
 
 
 class SubscribeLimits(BaseSettings):
@@ -325,12 +355,9 @@ class SubscribeLimits(BaseSettings):
     window_minutes: int = 60
 
 
-def _subscribe_allowed(request: Request, ip: str | None, address: str) -> int:
-    """0 if this subscription may go ahead (and count it), else seconds to wait.
-
-    In memory per app (like the privacy centre's limits in dsr/ratelimit.py): per
-    client address, and per keyed hash of the e-mail address given.
-    """
+def _subscribe_limits(request: Request) -> tuple[Any, Any]:
+    """The app's sliding windows (per client address, per keyed hash of the e-mail
+    address), in memory per app like the privacy centre's limits (dsr/ratelimit.py)."""
     from datetime import timedelta
 
     from datavern.dsr.ratelimit import SlidingWindow
@@ -341,15 +368,7 @@ def _subscribe_allowed(request: Request, ip: str | None, address: str) -> int:
         window = timedelta(minutes=limits.window_minutes)
         windows = (SlidingWindow(limits.per_ip, window), SlidingWindow(limits.per_address, window))
         request.app.state.consent_subscribe_limits = windows
-    by_ip, by_address = windows
-    ip_key = ip or "unknown"
-    address_key = service.email_hash(address) if "@" in address else "invalid"
-    wait = max(by_ip.retry_after(ip_key), by_address.retry_after(address_key))
-    if wait:
-        return int(wait)
-    by_ip.hit(ip_key)
-    by_address.hit(address_key)
-    return 0
+    return windows
 
 
 def _deliver() -> None:
@@ -365,6 +384,8 @@ def _deliver() -> None:
 
 
 class RecordBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error
+
     subject: str = Field(
         max_length=320,
         description="account:ID, email:ADDRESS (stored as a keyed hash), emailhash:HEX or "
@@ -394,6 +415,8 @@ class RecordBody(BaseModel):
 
 
 class WithdrawBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error
+
     subject: str = Field(max_length=320)
     purpose: str = Field(max_length=200)
     method: str = "api"
@@ -515,7 +538,7 @@ def _read_of(subject: str, purpose: str, may_process: bool) -> _Read:
 
 # The register head the last fast read of a database found: the next read expects it,
 # and reads the subject's state rows for the purpose in the same query as the caller.
-_last_head: dict[str, service.Head] = {}
+_last_head: dict[Any, service.Head] = {}  # by engine
 
 
 def _caller_in(
@@ -529,8 +552,8 @@ def _caller_in(
     conn = session.connection()
     rhash = read.rhash if read is not None else None
     params: dict[str, Any] = {} if rhash is None else {"hash": rhash}
-    url = str(session.get_bind().engine.url)
-    expected = _last_head.get(url)
+    engine = session.get_bind().engine
+    expected = _last_head.get(engine)
     keys: tuple[str, ...] = ()
     if read is not None and read.who is not None and expected is not None:
         keys = service.read_keys(session, expected, read.purpose, may_process=read.may_process)
@@ -572,7 +595,7 @@ def _caller_in(
         actor = _actor(principal)
     head = service.head_of(row)
     if head is not None:
-        _last_head[url] = head
+        _last_head[engine] = head
     pre = None
     if keys and expected is not None and read is not None and read.who is not None:
         latest = {
@@ -767,10 +790,18 @@ def unsubscribe_headers(
     def work() -> Any:
         with db(request) as session:
             ctx = service.context(session)
-            if purpose not in ctx.index.purposes:
-                from datavern.consent.rules import UnknownPurpose
-
-                raise InvalidInput(str(UnknownPurpose(purpose, ctx.index.known())))
+            info = ctx.index.purposes.get(purpose)
+            if info is None:
+                problem = str(rules.UnknownPurpose(purpose, ctx.index.known()))
+                raise InvalidInput(Problem(problem, path="purpose"))
+            if info.categories:
+                raise InvalidInput(
+                    Problem(
+                        f"{purpose} is a cookie purpose (the banner collects it); "
+                        "unsubscribe links are for marketing mail",
+                        path="purpose",
+                    )
+                )
             mailto = ctx.register.organisation.email
         return service.marketing_headers(subject, purpose, lang, mailto=mailto)
 
@@ -778,6 +809,8 @@ def unsubscribe_headers(
 
 
 class ReconsentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error
+
     purpose: str = Field(max_length=200)
     cutoff: date = Field(description="From this day (Norwegian time) old consents stop counting.")
     send_mail: bool = True
@@ -804,9 +837,15 @@ def reconsent(
     return _answer(work, "body")
 
 
-@router.get("/verify", summary="Verify the ledger's hash chain")
+@router.get(
+    "/verify",
+    summary="Verify the ledger's hash chain",
+    responses={403: {"description": "An API token, or a role without view_audit."}},
+)
 def verify(
-    request: Request, _principal: Principal = Depends(require(Permission.view_audit))
+    request: Request,
+    _tokens: None = Depends(_no_tokens),
+    _principal: Principal = Depends(require(Permission.view_audit)),
 ) -> Any:
     with db(request) as session:
         return service.verify_ledger(session).as_json()
