@@ -223,6 +223,22 @@ def test_changed_consent_text_is_material() -> None:
     assert not c.material
 
 
+def test_a_consent_text_with_the_same_words_is_editorial() -> None:
+    def punctuation(d: dict[str, Any]) -> None:
+        text = d["consent_purposes"][0]["text"]
+        d["consent_purposes"][0]["text"] = {
+            lang: value.replace(",", " –").upper() + "  " for lang, value in text.items()
+        }
+
+    assert not only(changed(punctuation)).material
+
+    def one_word(d: dict[str, Any]) -> None:
+        text = d["consent_purposes"][0]["text"]
+        d["consent_purposes"][0]["text"] = {**text, "en": text["en"] + " weekly"}
+
+    assert only(changed(one_word)).material
+
+
 # --- recipients and transfers -------------------------------------------------------------
 
 

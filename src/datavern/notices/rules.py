@@ -29,6 +29,9 @@ tests/unit/test_notice_rules.py):
   and the new group gets the notice when its data is collected (art. 13(1)).
 - Rewording a Localized text is editorial, except a consent text: consent given
   to the old text does not cover a new one (DESIGN: re-consent when a text changes).
+  A consent text whose words stay the same (only punctuation, spacing or capitals
+  changed, in every language) is editorial. It is still a new text version, which
+  the banner shows and asks about again.
 - Datasets are the internal technical description of where data lives; their
   changes are editorial. New categories reach the notice through activities
   and sub-processors, which are compared.
@@ -559,6 +562,14 @@ def _classify_processor(
     return False, f"{field.replace('_', ' ')} of {label}"
 
 
+def _words(text: Any) -> Any:
+    """A text (or each language of a Localized text) as its words only: lower case,
+    without punctuation and spacing. Equal words mean the same consent."""
+    if isinstance(text, Mapping):
+        return {lang: _words(value) for lang, value in text.items()}
+    return re.findall(r"\w+", str(text or "").casefold())
+
+
 def _classify_consent(abstract: str, kind: Kind, before: Any, after: Any) -> _Result:
     if abstract == "consent_purposes[]":
         if kind == "added":
@@ -566,6 +577,8 @@ def _classify_consent(abstract: str, kind: Kind, before: Any, after: Any) -> _Re
         return False, "consent purpose removed"
     field = abstract[len("consent_purposes[].") :]
     if field == "text":
+        if _words(before) == _words(after):
+            return False, "consent text: punctuation, spacing or capitals only, same words"
         return True, "consent text changed: consents given to the old text do not cover it"
     if field == "data_use":
         return True, f"consent used for another purpose ({before} -> {after})"
