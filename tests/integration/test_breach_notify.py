@@ -365,3 +365,54 @@ def test_a_queued_notice_with_a_bad_selection_stores_nothing(sqlite_crm: Crm) ->
     with session_scope() as session:
         assert session.execute(select(BreachNoticeRun)).first() is None
         assert session.execute(select(BreachMessage)).first() is None
+
+
+class _SlowCountingSms:
+    """An SMS gateway that takes a moment per message and counts what it was given."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.lock = threading.Lock()
+
+    def send(self, session: Any, message: Any) -> str:
+        import time
+
+        time.sleep(0.05)  # long enough for the other sending to reach the same person
+        with self.lock:
+            self.sent.append(message.to)
+            return f"gw-{len(self.sent)}"
+
+
+def test_two_continuations_at_once_tell_each_person_once(crm: Crm) -> None:
+    more = [
+        (30 + n, f"kunde{n}@example.no", f"+479000000{n}", f"Kunde {n}", crm_date(2021), "active")
+        for n in range(4)
+    ]
+    crm.add_customers(more)
+    breach_id = create()
+    queued = subjects.queue_notice(breach_id, OLD, "sms", "nb", actor="test")
+    gateway = _SlowCountingSms()
+    errors: list[BaseException] = []
+
+    def continue_it() -> None:
+        try:
+            subjects.send_notice(queued.run_id, sms_sender=gateway, batch_size=1)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    both = [threading.Thread(target=continue_it) for _ in range(2)]
+    for thread in both:
+        thread.start()
+    for thread in both:
+        thread.join()
+    assert errors == []
+    assert len(gateway.sent) == len(set(gateway.sent)) == 6  # 2 old numbers + 4 new
+    with session_scope() as session:
+        run = session.get(BreachNoticeRun, queued.run_id)
+        assert run is not None and run.state == "done"
+        told = session.execute(
+            select(BreachNotice.recipient_hash).where(BreachNotice.status == "sent")
+        ).scalars()
+        assert len(list(told)) == 6

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from datavern.breaches import mail, notice_text, rules
@@ -659,6 +659,15 @@ def send_notice(
         for batch in _chunks(todo, batch_size):
             queued: list[str] = []
             with session_scope(url) as session:
+                # Take the run's lock first (a row lock; SQLite's write lock): a second
+                # sending of the same run at once (a queue delivering the job twice, a
+                # continuation started while one runs) waits here for this batch and
+                # then sees who it told, instead of telling them again.
+                session.execute(
+                    update(BreachNoticeRun)
+                    .where(BreachNoticeRun.id == run_id)
+                    .values(state="running")
+                )
                 # Told meanwhile (by another sending, or this one delivered twice)?
                 told_now = set(
                     session.execute(
