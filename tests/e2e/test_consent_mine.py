@@ -1,11 +1,13 @@
 """My consents through the ASGI app: the sign-in link, CSRF on every form, forged or
-expired links and cookies, and what cannot be changed here (cookie purposes, purposes
-that need no consent)."""
+expired links and cookies, what cannot be changed here (cookie purposes, purposes
+that need no consent), and a pending re-consent (the cut-off and a button to agree to the
+current text; not given after the cut-off)."""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
+from html import unescape
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -13,9 +15,11 @@ from urllib.parse import unquote, urlparse
 import pytest
 from webhelpers import TestClient
 
-from consent_fixtures import apply_register_text
+from consent_fixtures import NEWSLETTER_EN, apply_register_text, register_text
 from datavern.consent import mine, service
+from datavern.core import clock
 from datavern.core.db import session_scope
+from datavern.core.i18n import long_date
 from datavern.notify.models import OutboxMessage
 
 OLA = "ola@example.no"
@@ -128,3 +132,114 @@ def test_a_bad_address_is_422_and_sends_nothing(client: TestClient, applied: Non
     assert answer.status_code == 422 and "Enter a valid e-mail address" in answer.text
     with session_scope() as session:
         assert session.query(OutboxMessage).count() == 0
+
+
+# --- a pending re-consent --------------------------------------------------------------
+
+NEW_EN = "Yes please, send me the newsletter and our offers by e-mail once a month."
+
+
+def _reconsent_pending(tmp_path: Path) -> date:
+    """OLA said yes to nyhetsbrev/en/1; the English text changed and a re-consent
+    campaign cuts the old text off in ten days. Returns the cut-off day."""
+    with session_scope() as session:
+        service.record(
+            session,
+            subject=OLA,
+            purpose="nyhetsbrev",
+            decision="grant",
+            language="en",
+            recorded_by="test",
+        )
+    apply_register_text(tmp_path / "register", register_text(newsletter_en=NEW_EN))
+    cutoff = clock.now().astimezone(clock.OSLO).date() + timedelta(days=10)
+    with session_scope() as session:
+        service.start_reconsent(session, "nyhetsbrev", cutoff, actor="test", mail=False)
+    return cutoff
+
+
+def test_a_pending_reconsent_is_shown_with_its_cutoff_and_a_button(
+    client: TestClient, applied: None, tmp_path: Path
+) -> None:
+    cutoff = _reconsent_pending(tmp_path)
+    csrf = _signed_in(client)
+    item = _item(client.get("/privacy/consents").text, "nyhetsbrev")
+    assert "You said yes" in item and NEWSLETTER_EN in item  # the old text still counts
+    notice = f"Your consent to the old text stops counting on {long_date(cutoff, 'en')}"
+    assert notice in item
+    assert NEW_EN in item and "nyhetsbrev/en/2" in item
+    assert "Agree to the new text for \u201cNewsletter\u201d" in item
+    # The Norwegian page says the same in Norwegian.
+    nb = _item(client.get("/personvern/samtykker").text, "nyhetsbrev")
+    assert f"slutter å gjelde {long_date(cutoff, 'nb')}" in nb
+    assert "Si ja til den nye teksten" in nb
+
+    agreed = client.post(
+        "/privacy/consents",
+        data={
+            "action": "grant",
+            "purpose": "nyhetsbrev",
+            "text_version": "nyhetsbrev/en/2",
+            "csrf_token": csrf,
+        },
+    )
+    assert agreed.status_code == 303 and agreed.headers["location"].endswith("?done=granted")
+    with session_scope() as session:
+        state = service.state(session, OLA, "nyhetsbrev", "en")
+    assert state.status == "granted" and state.text_version == "nyhetsbrev/en/2"
+    assert state.reconsent_cutoff is None and state.method == "form_checkbox"
+    item = _item(client.get("/privacy/consents").text, "nyhetsbrev")
+    assert "You said yes" in item and NEW_EN in item and "stops counting" not in item
+
+
+def test_agreeing_to_a_text_that_is_no_longer_current_is_refused(
+    client: TestClient, applied: None, tmp_path: Path
+) -> None:
+    _reconsent_pending(tmp_path)
+    csrf = _signed_in(client)
+    size = _size()
+    stale = client.post(
+        "/privacy/consents",
+        data={
+            "action": "grant",
+            "purpose": "nyhetsbrev",
+            "text_version": "nyhetsbrev/en/1",
+            "csrf_token": csrf,
+        },
+    )
+    assert stale.status_code == 400 and _size() == size
+
+
+def test_after_the_cutoff_the_purpose_shows_as_not_given(
+    client: TestClient, applied: None, tmp_path: Path
+) -> None:
+    cutoff = _reconsent_pending(tmp_path)
+    csrf = _signed_in(client)
+    previous = clock.use_clock(
+        clock.FixedClock(datetime.combine(cutoff, time(0, 1), tzinfo=clock.OSLO))
+    )
+    try:
+        item = _item(client.get("/privacy/consents").text, "nyhetsbrev")
+        assert "You have not said yes" in item and "You said yes" not in item
+        assert "no longer counts" in item and "stops counting" not in item
+        assert NEW_EN in item  # the current text, to agree to again
+        given = client.post(
+            "/privacy/consents",
+            data={
+                "action": "grant",
+                "purpose": "nyhetsbrev",
+                "text_version": "nyhetsbrev/en/2",
+                "csrf_token": csrf,
+            },
+        )
+        assert given.status_code == 303
+        with session_scope() as session:
+            assert service.may_process(session, OLA, "nyhetsbrev").allowed
+    finally:
+        clock.use_clock(previous)
+
+
+def _item(html: str, key: str) -> str:
+    found = re.search(rf'<li id="purpose-{key}">(.*?)</li>', html, re.S)
+    assert found, html
+    return unescape(re.sub(r"<[^>]+>", " ", found.group(1)))

@@ -42,6 +42,13 @@ NB: dict[str, str] = {
     "mine_bad_title": "Det gikk ikke",
     "mine_bad": "Dette formålet finnes ikke, eller det krever ikke samtykke.",
     "mine_back": "Tilbake til mine samtykker",
+    "mine_reconsent_notice": "Teksten er endret siden du sa ja. Samtykket ditt til den gamle "
+    "teksten slutter å gjelde {cutoff}. Les den nye teksten og si ja til den hvis du vil "
+    "fortsette.",
+    "mine_reconsent_button": "Si ja til den nye teksten for «{name}»",
+    "mine_new_text_label": "Den nye teksten:",
+    "mine_superseded": "Teksten er endret, og samtykket ditt til den gamle teksten gjelder "
+    "ikke lenger.",
     # admin: the audit page's check of the ledger
     "ledger_ok": "Samtykkeloggen er intakt: {n} beslutninger kontrollert.",
     "ledger_tampered": "Samtykkeloggen er endret ved beslutning {seq}{named}. {n} beslutninger "
@@ -103,11 +110,45 @@ NB: dict[str, str] = {
     "reconsent_started": "{affected} hadde sagt ja til en eldre tekst. {mailed} får e-post. "
     "Det gamle samtykket slutter å gjelde {cutoff}.",
     "unknown_purpose": "Det finnes ikke noe samtykkeformål med den nøkkelen.",
+    "reason_activity_consent": "en behandlingsaktivitet som viser til formålet, har samtykke "
+    "som grunnlag",
+    "reason_cookies": "informasjonskapsler utenfor kategorien «nødvendige» viser til formålet",
+    "reason_declared": "det er oppgitt som et samtykkeformål",
+    "reason_other_basis": "behandlingsaktivitetene bygger på {bases}, ikke på samtykke",
+    "reason_needs_consent": "behandlingsprotokollen sier at formålet bygger på samtykke",
+    "reason_no_consent": "behandlingsprotokollen sier at formålet ikke bygger på samtykke",
+    "reconsent_error": "Kunne ikke spørre på nytt. Se over skjemaet og prøv igjen.",
+    "reconsent_error_cutoff_format": "Skriv skjæringsdatoen som ÅÅÅÅ-MM-DD.",
+    "reconsent_error_cutoff_past": "Skjæringsdatoen {cutoff} har vært.",
+    "reconsent_error_only_current": "Formålet har bare den gjeldende teksten, så det er ingen "
+    "å spørre på nytt. Endre teksten i behandlingsprotokollen og ta den i bruk først.",
+    "reconsent_error_no_consent": "Dette formålet krever ikke samtykke, så ingen kan spørres "
+    "på nytt.",
     # admin: subject
     "subject_heading": "Samtykkehistorikk",
     "subject_ref": "Referanse: {ref}",
     "subject_none": "Ingen beslutninger er registrert for denne referansen.",
     "subject_audited": "Oppslaget er ført i revisjonsloggen.",
+    "subject_link_label": "Lenke til historikken (uten e-postadresse):",
+    "subject_error": "Referansen kan ikke brukes.",
+    "subject_error_empty": "Skriv en referanse.",
+    "subject_error_too_long": "Referansen er lengre enn {n} tegn.",
+    "subject_error_form": "Skriv referansen som account:ID, en e-postadresse, emailhash:HEX "
+    "eller visitor:ID.",
+    "subject_error_email": "E-postadressen er ikke gyldig.",
+    "subject_error_emailhash": "En emailhash-referanse er 64 heksadesimale tegn.",
+    "subject_error_visitor": "En besøks-ID er 16–64 tegn: bokstaver, sifre, «-» og «_».",
+    "subject_error_account": "En konto-ID er 1–150 tegn uten mellomrom eller kontrolltegn.",
+    "subject_error_address_in_url": "En e-postadresse slås ikke opp fra en lenke (adressen "
+    "havner da i nettleserhistorikk og logger). Skriv den i skjemaet.",
+    "method_banner_accept_all": "banner, godta alle",
+    "method_banner_reject_all": "banner, avvis alle",
+    "method_banner_custom": "banner, tilpasset",
+    "method_form_checkbox": "avkrysning i skjema",
+    "method_double_opt_in": "bekreftet på e-post",
+    "method_gpc": "Global Privacy Control",
+    "method_api": "API",
+    "method_unsubscribe": "avmelding",
     "text_intact": "Teksten stemmer med hashen.",
     "text_broken": "Teksten stemmer IKKE med hashen i beslutningen.",
     "decision_grant": "ja",
@@ -205,6 +246,12 @@ EN: dict[str, str] = {
     "mine_bad_title": "That did not work",
     "mine_bad": "This purpose does not exist, or it needs no consent.",
     "mine_back": "Back to my consents",
+    "mine_reconsent_notice": "The text has changed since you said yes. Your consent to the "
+    "old text stops counting on {cutoff}. Read the new text and agree to it if you want to "
+    "continue.",
+    "mine_reconsent_button": "Agree to the new text for “{name}”",
+    "mine_new_text_label": "The new text:",
+    "mine_superseded": "The text has changed, and your consent to the old text no longer counts.",
     "ledger_ok": "The consent ledger is intact: {n} records verified.",
     "ledger_tampered": "The consent ledger was altered at record {seq}{named}. The {n} records "
     "before it are sound.",
@@ -261,10 +308,43 @@ EN: dict[str, str] = {
     "reconsent_started": "{affected} had said yes to an older text. {mailed} get an e-mail. The "
     "old consent stops counting on {cutoff}.",
     "unknown_purpose": "There is no consent purpose with that key.",
+    "reason_activity_consent": "a processing activity that names it rests on consent",
+    "reason_cookies": "cookies outside the “necessary” category name it",
+    "reason_declared": "it is declared as a consent purpose",
+    "reason_other_basis": "its processing activities rest on {bases}, not on consent",
+    "reason_needs_consent": "the register says it rests on consent",
+    "reason_no_consent": "the register says it does not rest on consent",
+    "reconsent_error": "Could not ask again. Check the form and try again.",
+    "reconsent_error_cutoff_format": "Write the cut-off date as YYYY-MM-DD.",
+    "reconsent_error_cutoff_past": "The cut-off date {cutoff} has passed.",
+    "reconsent_error_only_current": "The purpose has only its current text, so there is nobody "
+    "to ask again. Change the text in the register and apply it first.",
+    "reconsent_error_no_consent": "This purpose needs no consent, so nobody can be asked again.",
     "subject_heading": "Consent history",
     "subject_ref": "Reference: {ref}",
     "subject_none": "No decisions are recorded for this reference.",
     "subject_audited": "This look-up is in the audit log.",
+    "subject_link_label": "Link to this history (without the e-mail address):",
+    "subject_error": "The reference cannot be used.",
+    "subject_error_empty": "Enter a reference.",
+    "subject_error_too_long": "The reference is longer than {n} characters.",
+    "subject_error_form": "Write the reference as account:ID, an e-mail address, emailhash:HEX "
+    "or visitor:ID.",
+    "subject_error_email": "The e-mail address is not valid.",
+    "subject_error_emailhash": "An emailhash reference is 64 hexadecimal characters.",
+    "subject_error_visitor": "A visitor id is 16–64 characters: letters, digits, “-” and “_”.",
+    "subject_error_account": "An account id is 1–150 characters without spaces or control "
+    "characters.",
+    "subject_error_address_in_url": "An e-mail address is not looked up from a link (the "
+    "address would end up in browser history and logs). Enter it in the form.",
+    "method_banner_accept_all": "banner, accept all",
+    "method_banner_reject_all": "banner, reject all",
+    "method_banner_custom": "banner, customised",
+    "method_form_checkbox": "form checkbox",
+    "method_double_opt_in": "confirmed by e-mail",
+    "method_gpc": "Global Privacy Control",
+    "method_api": "API",
+    "method_unsubscribe": "unsubscribe",
     "text_intact": "The text matches its hash.",
     "text_broken": "The text does NOT match the hash in the decision.",
     "decision_grant": "yes",

@@ -19,7 +19,10 @@ link on the website (which withdraws and deletes the category's cookies).
 **Changing a consent.** Every purpose that rests on consent has one button:
 withdraw when it is given, give when it is not; withdrawing takes exactly as much
 as giving (art. 7(3)). The decision is appended to the ledger with the text
-version shown (method ``form_checkbox``, collection point this page). Forms work
+version shown (method ``form_checkbox``, collection point this page). When a
+re-consent campaign has cut off the text someone agreed to, the page says so with
+the cut-off day and offers the current text with a button to agree to it; after
+the cut-off the purpose shows as not given. Forms work
 without JavaScript and carry a CSRF token: before sign-in a double-submit pair
 (a random cookie and its HMAC), after sign-in an HMAC of the session cookie.
 """
@@ -41,11 +44,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from datavern.consent import service
 from datavern.consent.messages import translate
-from datavern.consent.pages import templates
+from datavern.consent.pages import client_ip, templates
 from datavern.core import clock
 from datavern.core.config import get_settings
 from datavern.core.errors import InvalidInput, NotFound
-from datavern.core.i18n import Lang
+from datavern.core.i18n import Lang, long_date
 from datavern.web import deps
 
 router = APIRouter(include_in_schema=False)
@@ -153,16 +156,34 @@ def _rows(session: Any, ref: str, lang: Lang) -> list[dict[str, Any]]:
         state = service.state(session, ref, key, lang)
         agreed = service.get_text(session, state.text_version) if state.text_version else None
         current = ctx.current_for(key, lang)
-        shown = agreed if state.status == "granted" and agreed else current
+        granted = state.status == "granted"
+        shown = agreed if granted and agreed else current
         content = shown.content if shown else {}
+        # A re-consent campaign cut off the text they agreed to: their yes counts until
+        # the cut-off day (Oslo time), and the current text waits for a new yes.
+        pending = (
+            granted
+            and state.reconsent_cutoff is not None
+            and current is not None
+            and state.current_text_version == current.id
+            and current.id != state.text_version
+        )
+        new_text = current.content if pending and current else None
         rows.append(
             {
                 "key": key,
                 "name": content.get("name") or key,
                 "text": content.get("text") or "",
-                "granted": state.status == "granted",
+                "granted": granted,
                 "status": state.status,
                 "version": shown.id if shown else None,
+                # The version a "give" button agrees to: the text shown beside it.
+                "grant_version": current.id if current else None,
+                "reconsent_cutoff": long_date(state.reconsent_cutoff, lang)
+                if pending and state.reconsent_cutoff
+                else None,
+                "new_text": (new_text or {}).get("text") or "",
+                "superseded": state.status == "superseded",
                 "at": state.at.astimezone(clock.OSLO).strftime("%Y-%m-%d %H:%M")
                 if state.at
                 else None,
@@ -236,10 +257,18 @@ async def _post(request: Request, lang: Lang) -> Response:
         return response
     if action not in ("grant", "withdraw"):
         return _message(request, lang, "mine_bad_title", "mine_bad", 400)
-    return _change(request, lang, ref, action, data.get("purpose", ""))
+    version = (data.get("text_version") or None) if action == "grant" else None
+    return _change(request, lang, ref, action, data.get("purpose", ""), version)
 
 
-def _change(request: Request, lang: Lang, ref: str, action: str, purpose: str) -> Response:
+def _change(
+    request: Request,
+    lang: Lang,
+    ref: str,
+    action: str,
+    purpose: str,
+    text_version: str | None = None,
+) -> Response:
     from datavern.web.deps import db
 
     with db(request) as session:
@@ -254,9 +283,12 @@ def _change(request: Request, lang: Lang, ref: str, action: str, purpose: str) -
                 purpose=purpose,
                 decision=action,
                 method="form_checkbox",
-                language=lang,
+                # A grant names the text the page showed (refused if it is no longer
+                # current); the record's language is then that text's.
+                text_version=text_version,
+                language=None if text_version else lang,
                 collection_point=str(request.url.replace(query="")),
-                ip=request.client.host if request.client else None,
+                ip=client_ip(request),
                 user_agent=request.headers.get("user-agent"),
                 recorded_by="subject",
             )

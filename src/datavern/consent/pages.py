@@ -9,20 +9,22 @@ The unsubscribe address also takes the RFC 8058 one-click POST
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from datavern.accounts.rules import Permission
-from datavern.consent import service
+from datavern.consent import rules, service
 from datavern.consent.chart import Series, line_chart
 from datavern.consent.messages import translate
 from datavern.core import clock
-from datavern.core.errors import InvalidInput, NotFound
+from datavern.core.errors import InvalidInput, NotFound, Problem
 from datavern.core.i18n import Lang, long_date
 from datavern.web import deps
 from datavern.web.deps import (
@@ -88,8 +90,14 @@ def _render_admin(
     )
 
 
-def _client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+def client_ip(request: Request) -> str | None:
+    """The client's IP address for the ledger, or None when the connection has none
+    (a Unix socket, a test client): a person's decision never fails on it."""
+    host = request.client.host if request.client else None
+    try:
+        return str(ipaddress.ip_address(host)) if host else None
+    except ValueError:
+        return None
 
 
 # --------------------------------------------------------------------------- #
@@ -122,7 +130,7 @@ def _confirm_post(request: Request, lang: Lang, token: str) -> HTMLResponse:
     try:
         with db(request) as session:
             view = service.optin_view(session, token)
-            done = service.confirm(session, token, ip=_client_ip(request), user_agent=agent)
+            done = service.confirm(session, token, ip=client_ip(request), user_agent=agent)
     except NotFound:
         return _render(
             request,
@@ -209,7 +217,7 @@ async def _unsubscribe_post(request: Request, lang: Lang) -> HTMLResponse:
     try:
         with db(request) as session:
             name, _lang = service.unsubscribe_purpose_name(session, token)
-            service.unsubscribe(session, token, ip=_client_ip(request), user_agent=agent)
+            service.unsubscribe(session, token, ip=client_ip(request), user_agent=agent)
     except InvalidInput:
         return _unsubscribe_invalid(request, lang)
     return _render(
@@ -274,6 +282,76 @@ def _purpose_name(ctx: service.Context, key: str, lang: str) -> str:
     return str(version.content.get("name")) if version else key
 
 
+# --------------------------------------------------------------------------- #
+# English from the service, in the page's language
+# --------------------------------------------------------------------------- #
+
+# A catalog key and its values: what a page shows instead of a service's English text.
+Message = tuple[str, dict[str, Any]]
+
+# rules.analyse_register's reasons for whether a purpose needs consent.
+REASONS: Final = {
+    "an activity that names it rests on consent": "reason_activity_consent",
+    "cookies outside the necessary category name it": "reason_cookies",
+    "it is declared as a consent purpose": "reason_declared",
+}
+
+# rules.parse_subject's problems (SubjectError), by how they begin.
+SUBJECT_PROBLEMS: Final = (
+    ("the subject is empty", "subject_error_empty"),
+    ("the subject is longer than", "subject_error_too_long"),
+    ("write the subject as", "subject_error_form"),
+    ("the subject's e-mail address is not valid", "subject_error_email"),
+    ("an emailhash subject is", "subject_error_emailhash"),
+    ("a visitor id is", "subject_error_visitor"),
+    ("an account id is", "subject_error_account"),
+)
+
+METHODS: Final = frozenset(m.value for m in rules.Method)
+
+
+def _reason_text(ctx: service.Context, info: rules.PurposeInfo, lang: Lang) -> str:
+    """Why a purpose needs consent (or not), in ``lang``."""
+    t = partial(translate, lang)
+    key = REASONS.get(info.reason)
+    if key is not None:
+        return t(key)
+    if not info.needs_consent and info.activities:
+        bases = sorted({ctx.index.activities[k].basis or "missing" for k in info.activities})
+        names = []
+        for basis in bases:
+            try:
+                names.append(t(f"basis_{basis}"))
+            except KeyError:
+                names.append(basis)
+        return t("reason_other_basis", bases=", ".join(names))
+    return t("reason_needs_consent" if info.needs_consent else "reason_no_consent")
+
+
+def subject_problem(problem: Problem) -> Message:
+    """A catalog message for a subject reference the service refused."""
+    for start, key in SUBJECT_PROBLEMS:
+        if problem.message.startswith(start):
+            if key == "subject_error_too_long":
+                return key, {"n": rules.MAX_SUBJECT_LENGTH}
+            return key, {}
+    return "subject_error", {}
+
+
+def reconsent_problem(problem: Problem, cutoff: date, lang: Lang) -> Message:
+    """A catalog message for a re-consent the service refused."""
+    text = problem.message
+    if problem.path == "cutoff":
+        return "reconsent_error_cutoff_past", {"cutoff": long_date(cutoff, lang)}
+    if "nothing to ask again" in text:
+        return "reconsent_error_only_current", {}
+    if "needs no consent" in text:
+        return "reconsent_error_no_consent", {}
+    if text.startswith("unknown purpose"):
+        return "unknown_purpose", {}
+    return "reconsent_error", {}
+
+
 @admin_router.get("/consent", response_class=HTMLResponse)
 def consent_overview(
     request: Request, principal: Principal = Depends(require(Permission.view_consent))
@@ -327,7 +405,7 @@ def _purpose_page(
     principal: Principal,
     *,
     started: int | None = None,
-    errors: list[str] | None = None,
+    errors: list[Message] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     lang = admin_lang(request)
@@ -355,6 +433,7 @@ def _purpose_page(
         affected = {}
         for c in campaigns:
             affected[c.id] = service.campaign_affected(session, c)
+        reason = _reason_text(ctx, info, lang)
     current_ids = {v.id for k, v in ctx.current.items() if k[0] == key}
     today = clock.now().astimezone(clock.OSLO).date()
     return _render_admin(
@@ -364,6 +443,7 @@ def _purpose_page(
             "key": key,
             "name": name,
             "info": info,
+            "reason": reason,
             "figures": figures,
             "chart": _chart(figures, lang, name, compact=False),
             "table": list(
@@ -409,16 +489,24 @@ def consent_reconsent(
         day = date.fromisoformat(cutoff)
     except ValueError:
         return _purpose_page(
-            request, key, principal, errors=["cutoff: YYYY-MM-DD"], status_code=422
+            request,
+            key,
+            principal,
+            errors=[("reconsent_error_cutoff_format", {})],
+            status_code=422,
         )
     try:
         with db(request) as session:
             view = service.start_reconsent(
                 session, key, day, actor=f"user:{principal.user_id}", mail=send_mail is not None
             )
-    except (InvalidInput, NotFound) as exc:
-        problems = getattr(exc, "problems", None)
-        messages = [str(p) for p in problems] if problems else [str(exc)]
+    except NotFound:
+        return _purpose_page(
+            request, key, principal, errors=[("consent_no_register", {})], status_code=422
+        )
+    except InvalidInput as exc:
+        lang = admin_lang(request)
+        messages = [reconsent_problem(p, day, lang) for p in exc.problems]
         return _purpose_page(request, key, principal, errors=messages, status_code=422)
     from datavern.notify import email
 
@@ -429,39 +517,89 @@ def consent_reconsent(
     )
 
 
+def _is_address(subject: str) -> bool:
+    """Whether ``subject`` is (or looks like) an e-mail address rather than a stored
+    reference (``account:``, ``emailhash:``, ``visitor:``)."""
+    try:
+        return rules.parse_subject(subject).kind is rules.SubjectKind.email
+    except rules.SubjectError:
+        return "@" in subject
+
+
 @admin_router.get("/consent/subject", response_class=HTMLResponse)
 def consent_subject(
     request: Request,
     subject: str = "",
     principal: Principal = Depends(require(Permission.view_consent)),
 ) -> HTMLResponse:
+    """The look-up form, or the history of a subject named by its stored reference
+    (``?subject=emailhash:HEX``, ``account:ID``, ``visitor:ID``): links carry no address.
+    An address in the URL is not looked up; the form posts it instead."""
+    if _is_address(subject.strip()):
+        return _subject_page(
+            request, principal, "", problem=("subject_error_address_in_url", {}), status_code=400
+        )
+    return _subject_page(request, principal, subject)
+
+
+@admin_router.post("/consent/subject", response_class=HTMLResponse)
+def consent_subject_post(
+    request: Request,
+    subject: str = Form(""),
+    principal: Principal = Depends(require(Permission.view_consent)),
+) -> HTMLResponse:
+    """The look-up form's POST (with the session's CSRF token): an e-mail address stays
+    out of URLs, browser history and request logs."""
+    if not subject.strip():
+        return _subject_page(
+            request, principal, "", problem=("subject_error_empty", {}), status_code=422
+        )
+    return _subject_page(request, principal, subject)
+
+
+def _subject_page(
+    request: Request,
+    principal: Principal,
+    subject: str,
+    *,
+    problem: Message | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     lang = admin_lang(request)
-    error = None
     items: list[service.ProofItem] = []
     ref = None
-    if subject.strip():
+    if problem is None and subject.strip():
         try:
             with db(request) as session:
                 ref = service.subject_of(subject).ref
                 items = service.proof(session, subject, actor=f"user:{principal.user_id}")
         except InvalidInput as exc:
-            error = "; ".join(p.message for p in exc.problems)
-    return _render_admin(
+            problem = subject_problem(exc.problems[0]) if exc.problems else ("subject_error", {})
+            status_code = 422
+    link = None
+    if ref is not None and "@" not in ref:
+        link = f"/admin/consent/subject?{urlencode({'subject': ref})}"
+    response = _render_admin(
         request,
         "consent/subject.html",
         {
             "subject": subject,
             "ref": ref,
+            "link": link,
             "items": items,
-            "error": error,
+            "error": problem,
             "fmt_time": _fmt_time,
             "lang_code": lang,
+            "methods": METHODS,
         },
         principal=principal,
         active="consent",
         title_key="subject_heading",
-        status_code=422 if error else 200,
+        status_code=status_code,
     )
+    # A subject's history is personal data: not kept in caches.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # --------------------------------------------------------------------------- #
@@ -517,7 +655,7 @@ def outbox_message(
     return _render_admin(
         request,
         "consent/outbox_message.html",
-        {"m": message, "fmt_time": _fmt_time},
+        {"m": message, "fmt_time": _fmt_time, "statuses": outbox.STATUSES},
         principal=principal,
         active="outbox",
         title_key="outbox_message_heading",
