@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import pytest
-from webhelpers import TestClient, csrf_of
+from webhelpers import PASSWORD, TestClient, add_user, csrf_of
 
 from consent_fixtures import apply_register_text
 from datavern.consent import service
@@ -470,3 +470,41 @@ def test_may_process_before_any_register_is_404(
     params = {"subject": OLA, "purpose": "nyhetsbrev"}
     response = agent.get("/api/v1/consent/may-process", params=params)
     assert response.status_code == 404 and "register" in response.json()["detail"]
+
+
+@pytest.mark.browser
+def test_subject_lookup_in_chromium_puts_no_address_in_any_url(
+    live_server: str, browser: Any, applied: None
+) -> None:
+    """Type an address into the look-up form, see the history, follow its link: no URL the
+    browser requests (or keeps in its history) holds the address."""
+    with session_scope() as session:
+        service.record(
+            session, subject=OLA, purpose="nyhetsbrev", decision="grant", recorded_by="t"
+        )
+    add_user("kari", "privacy_officer")
+    context = browser.new_context(locale="nb-NO")
+    page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    try:
+        page.goto(f"{live_server}/admin/login")
+        page.get_by_label("Brukernavn").fill("kari")
+        page.get_by_label("Passord").fill(PASSWORD)
+        page.get_by_role("button", name="Logg inn").click()
+        page.wait_for_url(f"{live_server}/admin")
+        page.goto(f"{live_server}/admin/consent")
+        page.get_by_label("Referanse").fill(OLA)
+        page.get_by_role("button", name="Vis historikk").click()
+        page.wait_for_url(f"{live_server}/admin/consent/subject")
+        assert OLA not in page.url
+        assert "Ja takk, send meg nyhetsbrevet" in page.locator("#consent-history").inner_text()
+        page.locator("#subject-link").click()
+        page.wait_for_url(re.compile(r"/admin/consent/subject\?subject=emailhash"))
+        assert "Ja takk, send meg nyhetsbrevet" in page.locator("#consent-history").inner_text()
+    finally:
+        context.close()
+    assert any(u.endswith("/admin/consent/subject") for u in requested)
+    for url in requested:
+        plain = unquote(unquote(url)).lower()
+        assert OLA not in plain and "ola@" not in plain and "example.no" not in plain, url
