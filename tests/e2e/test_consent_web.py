@@ -508,3 +508,46 @@ def test_subject_lookup_in_chromium_puts_no_address_in_any_url(
     for url in requested:
         plain = unquote(unquote(url)).lower()
         assert OLA not in plain and "ola@" not in plain and "example.no" not in plain, url
+
+
+ENGLISH = re.compile(r"\b(the|is|and|not|of|with|rests|needs|consent|purpose|subject)\b", re.I)
+
+
+def _words(html: str) -> str:
+    """The page's main text, without code (keys, ids, version ids), texts marked
+    English and tag attributes."""
+    main = html.split("<main", 1)[-1].split("</main>", 1)[0]
+    main = re.sub(r"<(code|svg|script|style)\b.*?</\1>", " ", main, flags=re.S)
+    # Texts marked as English (a consent text's English version) are meant to be.
+    main = re.sub(r'<(\w+)\b[^>]*\blang="en"[^>]*>.*?</\1>', " ", main, flags=re.S)
+    main = re.sub(r"<[^>]+>", " ", main)
+    return unescape(main)
+
+
+def test_norwegian_consent_admin_pages_have_no_english(
+    logged_in: Callable[[str], TestClient], applied: None
+) -> None:
+    with session_scope() as session:
+        service.record(
+            session, subject=OLA, purpose="nyhetsbrev", decision="grant", recorded_by="t"
+        )
+    client = logged_in("privacy_officer")
+    pages = [client.get("/admin/consent?lang=nb")]
+    pages += [
+        client.get(f"/admin/consent/purposes/{key}")
+        for key in ("nyhetsbrev", "statistikk", "kampanje", "kundeklubb")
+    ]
+    pages.append(_lookup(client, OLA))
+    pages.append(_lookup(client, "nobody"))
+    page = client.get("/admin/consent/purposes/nyhetsbrev")
+    pages.append(
+        client.post(
+            "/admin/consent/purposes/nyhetsbrev/reconsent",
+            data={"csrf_token": csrf_of(page.text), "cutoff": "2999-01-01"},
+        )
+    )
+    pages.append(client.get("/admin/consent/subject", params={"subject": OLA}))
+    pages.append(client.get("/admin/outbox"))
+    for answer in pages:
+        found = ENGLISH.findall(_words(answer.text))
+        assert found == [], (answer.url, found)
