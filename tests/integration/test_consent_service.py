@@ -529,3 +529,76 @@ def test_appends_from_many_threads_keep_the_chain(applied: Path) -> None:
     assert errors == []
     check = _check()
     assert check.ok and check.records == 60
+
+
+# --- the consent texts under verification --------------------------------------------
+
+
+def test_an_edited_text_is_named(applied: Path) -> None:
+    records = _three_records()
+    assert _check().ok
+    _tamper(
+        "UPDATE consent_texts SET content = :content WHERE id = 'nyhetsbrev/nb/1'",
+        content='{"purpose": "nyhetsbrev", "language": "nb", "name": "Nyhetsbrev", '
+        '"text": "Noe annet", "withdraw": null, "services": []}',
+    )
+    check = _check()
+    assert not check.ok and check.first_bad_text == "nyhetsbrev/nb/1"
+    assert "nyhetsbrev/nb/1 was changed" in check.reason
+    # The first record whose proof rests on it is named, too.
+    assert check.first_bad_seq == 1 and check.first_bad_id == records[0].id
+    assert check.as_json()["first_bad_text_version"] == "nyhetsbrev/nb/1"
+
+
+def test_a_deleted_text_is_named_with_the_record_that_names_it(applied: Path) -> None:
+    apply_register_text(applied, register_text(newsletter_nb="Ja, send meg det nye brevet."))
+    rec = _record(subject="account:1", purpose="nyhetsbrev", decision="grant")
+    assert rec.text_version_id == "nyhetsbrev/nb/2" and _check().ok
+    _tamper("DELETE FROM consent_texts WHERE id = 'nyhetsbrev/nb/2'")
+    check = _check()
+    assert not check.ok and check.first_bad_text == "nyhetsbrev/nb/2"
+    assert check.first_bad_seq == rec.seq and check.first_bad_id == rec.id
+    assert "nyhetsbrev/nb/2, which is missing" in check.reason
+    # Proof says so, instead of printing the record without a text.
+    with session_scope() as session:
+        [item] = service.proof(session, "account:1", actor="test")
+    assert item.text is None and item.text_missing and not item.text_intact
+    assert item.warning is not None and "nyhetsbrev/nb/2 is MISSING" in item.warning
+    assert item.as_json()["text_missing"] is True
+
+
+def test_a_gap_in_the_text_versions_is_named(applied: Path) -> None:
+    apply_register_text(applied, register_text(newsletter_nb="Ja, send meg det nye brevet."))
+    _tamper("DELETE FROM consent_texts WHERE id = 'nyhetsbrev/nb/1'")  # named by no record
+    check = _check()
+    assert not check.ok and check.first_bad_text == "nyhetsbrev/nb/1"
+    assert "nyhetsbrev/nb/1 is missing" in check.reason and check.first_bad_seq is None
+
+
+def test_a_text_whose_hash_was_rewritten_no_longer_matches_its_records(applied: Path) -> None:
+    from datavern.consent import rules
+
+    _three_records()
+    content = rules.text_content("nyhetsbrev", "nb", "Nyhetsbrev", "Noe annet", None)
+    _tamper(
+        "UPDATE consent_texts SET content = :content, content_hash = :digest "
+        "WHERE id = 'nyhetsbrev/nb/1'",
+        content=rules.canonical_json(content),
+        digest=rules.content_hash(content),
+    )
+    check = _check()
+    assert not check.ok and check.first_bad_seq == 1 and check.first_bad_text == "nyhetsbrev/nb/1"
+    assert "no longer has the hash the record holds" in check.reason
+
+
+def test_a_forged_state_row_is_named_by_its_subject_and_purpose(applied: Path) -> None:
+    _three_records()
+    _tamper(
+        "INSERT INTO consent_state (subject, purpose, seq, decision, text_version_id, method, "
+        "at, expires_at) VALUES ('account:999', 'statistikk', 2, 'grant', NULL, 'api', "
+        ":at, NULL)",
+        at=datetime.now(UTC),
+    )
+    check = _check()
+    assert not check.ok and check.first_bad_seq is None
+    assert "account:999" in check.reason and "statistikk" in check.reason

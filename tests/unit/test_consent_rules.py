@@ -385,3 +385,206 @@ def test_decisions_and_methods_are_the_documented_ones() -> None:
         "api",
         "unsubscribe",
     }
+
+
+# --- collection points -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        (
+            "https://www.example.no/side?email=ola@example.no#frag",
+            "https://www.example.no/side",
+        ),
+        ("HTTPS://WWW.Example.NO/Side/", "https://www.example.no/Side/"),
+        ("https://user:secret@www.example.no/side", "https://www.example.no/side"),
+        ("http://localhost:8080/skjema?x=1", "http://localhost:8080/skjema"),
+        ("https://[2001:db8::1]:8443/a#b", "https://[2001:db8::1]:8443/a"),
+        ("https://www.example.no", "https://www.example.no"),
+        ("crm", "crm"),
+        ("  skjema  ", "skjema"),
+        ("privacy-centre case PC-2026-0001", "privacy-centre case PC-2026-0001"),
+        ("crm?email=ola@example.no", "crm"),
+        ("kundeservice#ola", "kundeservice"),
+        ("", None),
+        ("?email=ola@example.no", None),
+        (None, None),
+    ],
+)
+def test_collection_points_keep_origin_and_path_or_the_system_name(
+    given: str | None, stored: str | None
+) -> None:
+    assert rules.clean_collection_point(given) == stored
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        "data:text/html,<b>x</b>",
+        "file:///etc/passwd",
+        "mailto:ola@example.no",
+        "ftp://example.no/",
+        "https://",
+        "https:///side",
+        "https://www.example.no:99999/",
+        "skjema\nneste linje",
+        "https://www.example.no/" + "a" * 500,
+        "x" * 501,
+    ],
+)
+def test_collection_points_that_cannot_be_stored_are_refused(given: str) -> None:
+    with pytest.raises(rules.CollectionPointError) as err:
+        rules.clean_collection_point(given)
+    assert "ola@example.no" not in str(err.value)
+
+
+def test_a_collection_point_at_the_limit_is_kept() -> None:
+    assert rules.clean_collection_point("x" * 500) == "x" * 500
+    # The limit applies to what is kept: a long query string is dropped, not refused.
+    long_query = "https://www.example.no/side?" + "q" * 600
+    assert rules.clean_collection_point(long_query) == "https://www.example.no/side"
+
+
+@given(st.text(max_size=80))
+def test_no_collection_point_keeps_a_query_or_fragment(text: str) -> None:
+    try:
+        stored = rules.clean_collection_point(text)
+    except rules.CollectionPointError:
+        return
+    assert stored is None or ("?" not in stored and "#" not in stored)
+
+
+# --- methods and decisions -------------------------------------------------------------
+
+
+def test_banner_methods_are_the_banner_endpoints_only() -> None:
+    for method in rules.BANNER_METHODS:
+        message = rules.method_problem(method, Decision.deny)
+        assert message is not None and "cookie banner endpoint only" in message
+    assert rules.method_problem(Method.banner_reject_all, Decision.deny, banner=True) is None
+
+
+@pytest.mark.parametrize(
+    ("method", "decision", "banner"),
+    [
+        (Method.banner_reject_all, Decision.grant, True),
+        (Method.gpc, Decision.grant, True),
+        (Method.banner_accept_all, Decision.deny, True),
+        (Method.unsubscribe, Decision.grant, False),
+        (Method.unsubscribe, Decision.deny, False),
+        (Method.unsubscribe, Decision.object, False),
+        (Method.double_opt_in, Decision.withdraw, False),
+        (Method.double_opt_in, Decision.deny, False),
+        (Method.double_opt_in, Decision.object, False),
+        (Method.banner_custom, Decision.object, True),
+    ],
+)
+def test_a_method_that_contradicts_the_decision_is_refused(
+    method: Method, decision: Decision, banner: bool
+) -> None:
+    message = rules.method_problem(method, decision, banner=banner)
+    assert message is not None and method.value in message and decision.value in message
+
+
+def test_the_method_table_allows_what_the_flows_record() -> None:
+    ok = [
+        (Method.api, Decision.grant),
+        (Method.api, Decision.object),
+        (Method.form_checkbox, Decision.object),
+        (Method.form_checkbox, Decision.withdraw),
+        (Method.double_opt_in, Decision.grant),
+        (Method.unsubscribe, Decision.withdraw),
+    ]
+    for method, decision in ok:
+        assert rules.method_problem(method, decision) is None
+    banner = [
+        (Method.banner_accept_all, Decision.grant),
+        (Method.banner_reject_all, Decision.withdraw),
+        (Method.banner_custom, Decision.grant),
+        (Method.banner_custom, Decision.withdraw),
+        (Method.gpc, Decision.deny),
+        (Method.gpc, Decision.withdraw),
+    ]
+    for method, decision in banner:
+        assert rules.method_problem(method, decision, banner=True) is None
+    # Objections only by api or a form.
+    objecting = {m for m in Method if Decision.object in rules.METHOD_DECISIONS[m]}
+    assert objecting == {Method.api, Method.form_checkbox}
+    assert set(rules.METHOD_DECISIONS) == set(Method)
+
+
+# --- IP addresses (strict check) -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "ok"),
+    [
+        ("192.0.2.10", True),
+        (" 2001:db8::1 ", True),
+        ("::ffff:192.0.2.1", True),
+        ("not-an-ip", False),
+        ("192.0.2.0/24", False),
+        ("testclient", False),
+        ("999.1.1.1", False),
+    ],
+)
+def test_is_ip_address(address: str, ok: bool) -> None:
+    assert rules.is_ip_address(address) is ok
+
+
+# --- stored texts ----------------------------------------------------------------------
+
+
+def _stored(purpose: str, lang: str, number: int, text: str = "t") -> rules.StoredText:
+    content = rules.text_content(purpose, lang, purpose, text, None)
+    return rules.StoredText(
+        rules.text_version_id(purpose, lang, number),
+        purpose,
+        lang,
+        number,
+        rules.content_hash(content),
+        content,
+    )
+
+
+def test_check_texts_finds_edited_contents_and_missing_versions() -> None:
+    texts = [_stored("a", "nb", 1), _stored("a", "nb", 2), _stored("a", "en", 1)]
+    assert rules.check_texts(texts) is None
+    edited = replace(texts[1], content={**texts[1].content, "text": "endret"})
+    assert rules.check_texts([texts[0], edited, texts[2]]) == (
+        "a/nb/2",
+        "text version a/nb/2 was changed after it was stored",
+    )
+    found = rules.check_texts([texts[1], texts[2]])
+    assert found is not None and found[0] == "a/nb/1" and "missing" in found[1]
+    # A gap in the middle is found too.
+    gap = rules.check_texts([texts[0], _stored("a", "nb", 3)])
+    assert gap is not None and gap[0] == "a/nb/2"
+
+
+# --- messages --------------------------------------------------------------------------
+
+
+def test_unknown_purpose_lists_each_known_purpose_once_sorted() -> None:
+    index = rules.analyse_register(_register())
+    with pytest.raises(rules.UnknownPurpose) as err:
+        rules.resolve_purpose(index, "spam")
+    listed = str(err.value).split("known purposes: ")[1].split(", ")
+    assert listed == sorted(set(listed))
+    assert err.value.known == listed
+    # A key named twice (a purpose and an activity, or one activity in two systems).
+    twice = rules.UnknownPurpose("spam", ["nyhetsbrev", "kampanjemaling", "nyhetsbrev"])
+    assert str(twice) == "unknown purpose 'spam'; known purposes: kampanjemaling, nyhetsbrev"
+
+
+def test_an_objection_is_one_reason() -> None:
+    index = rules.analyse_register(_register())
+    news = rules.resolve_purpose(index, "nyhetsbrev")
+    answer = rules.decide(
+        news, {"nyhetsbrev": Status.objected}, {"nyhetsbrev": _latest("object")}, False
+    )
+    assert not answer.allowed
+    assert answer.reasons == ("the subject has objected (GDPR art. 21) to nyhetsbrev",)

@@ -131,13 +131,21 @@ def state(
     if as_json:
         _print_json(view.as_json())
         return
+    expired = view.status == "expired" and view.expires_at is not None
+    if expired:
+        # Expired since the grant lapsed, not since it was given.
+        when = f" since {_when(view.expires_at)} (granted {_when(view.at)} by {view.method})"
+    elif view.status == "superseded":
+        when = f" (granted {_when(view.at)} by {view.method})"
+    else:
+        when = f" since {_when(view.at)} by {view.method}" if view.at else ""
     console.print(
         f"{escape(view.purpose)}: [bold]{view.status}[/]"
-        + (f" since {_when(view.at)} by {view.method}" if view.at else "")
+        + when
         + (f", text {view.text_version}" if view.text_version else ""),
         highlight=False,
     )
-    if view.expires_at:
+    if view.expires_at and not expired:
         console.print(f"expires {_when(view.expires_at)}", highlight=False)
     if view.reconsent_cutoff:
         console.print(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from datavern.register.schema import CookieCategory, LegalBasis, Register, text_for
 
@@ -165,6 +166,19 @@ def truncate_ip(address: str | None) -> str | None:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
+def is_ip_address(address: str) -> bool:
+    """Whether ``address`` is one IPv4 or IPv6 address (what ``truncate_ip`` can keep).
+
+    A caller that names an address (the API's ``ip``) is refused when it is not one,
+    instead of the record silently getting none.
+    """
+    try:
+        ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return True
+
+
 MAX_USER_AGENT: Final = 300
 
 
@@ -174,6 +188,107 @@ def clip_user_agent(value: str | None) -> str | None:
         return None
     cleaned = "".join(ch for ch in value if ch.isprintable())
     return cleaned[:MAX_USER_AGENT] or None
+
+
+# --------------------------------------------------------------------------- #
+# Collection points
+# --------------------------------------------------------------------------- #
+
+MAX_COLLECTION_POINT: Final = 500
+COLLECTION_POINT_SCHEMES: Final = frozenset({"http", "https"})
+_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+class CollectionPointError(ValueError):
+    """A collection point that cannot be stored; the message never repeats the value."""
+
+
+def clean_collection_point(value: str | None) -> str | None:
+    """Where a decision was collected, as the ledger keeps it; None for nothing.
+
+    The ledger is append-only, so nothing beyond the place itself goes in: a query
+    string or fragment (which often carries an e-mail address, a token or a campaign
+    id) is never stored.
+
+    - An absolute URL keeps ``scheme://host[:port]/path`` only: query, fragment and
+      any ``user:password@`` are dropped; the scheme and host are lower-cased.
+      Only ``http`` and ``https`` are URLs here; any other scheme (``javascript:``,
+      ``data:``, ``file:``, ``mailto:``, ...) is refused.
+    - A value without a scheme is a system name (``crm``, ``cli``, ``skjema``) and
+      keeps its text, cut at the first ``?`` or ``#``.
+
+    The result is at most ``MAX_COLLECTION_POINT`` characters and holds no control
+    characters; CollectionPointError otherwise.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if any(not ch.isprintable() for ch in text):
+        raise CollectionPointError("a collection point holds no control characters")
+    scheme = _SCHEME_RE.match(text)
+    if scheme is None:
+        cleaned = re.split(r"[?#]", text, maxsplit=1)[0].strip()
+    else:
+        if scheme.group(1).lower() not in COLLECTION_POINT_SCHEMES:
+            raise CollectionPointError(
+                "a collection point is an http(s) URL or a system name without a scheme; "
+                f"{scheme.group(1).lower()}: is not accepted"
+            )
+        cleaned = _origin_and_path(text)
+    if len(cleaned) > MAX_COLLECTION_POINT:
+        raise CollectionPointError(f"at most {MAX_COLLECTION_POINT} characters")
+    return cleaned or None
+
+
+def _origin_and_path(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise CollectionPointError("the collection point is not a valid URL") from None
+    host = parts.hostname
+    if not host or not parts.netloc:
+        raise CollectionPointError("a collection point URL names a host (https://host/path)")
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    netloc = host if port is None else f"{host}:{port}"
+    return f"{parts.scheme.lower()}://{netloc}{parts.path}"
+
+
+# --------------------------------------------------------------------------- #
+# Methods and decisions
+# --------------------------------------------------------------------------- #
+
+# Which decisions each method can collect. A method that contradicts the decision
+# (a grant "by" reject-all, GPC or an unsubscribe link) would be false proof.
+METHOD_DECISIONS: Final[Mapping[Method, frozenset[Decision]]] = {
+    Method.banner_accept_all: frozenset({Decision.grant}),
+    Method.banner_reject_all: frozenset({Decision.deny, Decision.withdraw}),
+    Method.banner_custom: frozenset({Decision.grant, Decision.deny, Decision.withdraw}),
+    Method.gpc: frozenset({Decision.deny, Decision.withdraw}),
+    Method.form_checkbox: frozenset(
+        {Decision.grant, Decision.deny, Decision.withdraw, Decision.object}
+    ),
+    Method.double_opt_in: frozenset({Decision.grant}),
+    Method.api: frozenset({Decision.grant, Decision.deny, Decision.withdraw, Decision.object}),
+    Method.unsubscribe: frozenset({Decision.withdraw}),
+}
+
+
+def method_problem(method: Method, decision: Decision, *, banner: bool = False) -> str | None:
+    """Why ``method`` cannot record ``decision``, or None.
+
+    The banner methods (and ``gpc``) are recorded only by Datavern's cookie banner
+    endpoint, which checks its signed nonce; any other caller (``banner=False``:
+    the REST API, the CLI, the library) is refused them.
+    """
+    if method in BANNER_METHODS and not banner:
+        return f"{method.value} is recorded by the cookie banner endpoint only"
+    allowed = METHOD_DECISIONS[method]
+    if decision not in allowed:
+        listed = ", ".join(d.value for d in Decision if d in allowed)
+        return f"method {method.value} records only {listed}, not {decision.value}"
+    return None
 
 
 # --------------------------------------------------------------------------- #
@@ -212,6 +327,39 @@ def content_hash(content: Mapping[str, Any]) -> str:
 def text_version_id(purpose: str, language: str, number: int) -> str:
     """``purpose/language/number``: readable, and '/' never occurs in a register key."""
     return f"{purpose}/{language}/{number}"
+
+
+@dataclass(frozen=True)
+class StoredText:
+    """A text version as stored, for ``check_texts``."""
+
+    id: str
+    purpose: str
+    language: str
+    number: int
+    content_hash: str
+    content: Mapping[str, Any]
+
+
+def check_texts(texts: Iterable[StoredText]) -> tuple[str, str] | None:
+    """The first text version that does not hold, and why; None when all do.
+
+    Each version's content must hash to its stored hash (an edit shows), and the
+    versions of each purpose and language must be numbered 1..n without a gap (a
+    deleted version shows). Checked in id order of purpose, language, number.
+    """
+    by_key: dict[tuple[str, str], list[StoredText]] = {}
+    for t in texts:
+        by_key.setdefault((t.purpose, t.language), []).append(t)
+    for (purpose, language), versions in sorted(by_key.items()):
+        versions.sort(key=lambda t: t.number)
+        for expected, t in enumerate(versions, start=1):
+            if t.number != expected:
+                missing = text_version_id(purpose, language, expected)
+                return missing, f"text version {missing} is missing (deleted?)"
+            if content_hash(t.content) != t.content_hash:
+                return t.id, f"text version {t.id} was changed after it was stored"
+    return None
 
 
 def register_texts(register: Register) -> dict[tuple[str, str], dict[str, Any]]:
@@ -353,7 +501,7 @@ class ResolvedPurpose:
 class UnknownPurpose(ValueError):
     def __init__(self, purpose: str, known: Iterable[str]) -> None:
         self.purpose = purpose
-        self.known = sorted(known)
+        self.known = sorted(set(known))
         listed = ", ".join(self.known) or "none"
         super().__init__(f"unknown purpose {purpose!r}; known purposes: {listed}")
 
@@ -593,6 +741,8 @@ def decide(
         status = statuses.get(purpose, Status.none)
         if status is not Status.granted:
             allowed = False
+            if status is Status.objected and objected_by is not None:
+                continue  # the objection's reason above says it once
             reasons.append(_consent_reason(purpose, status))
     if allowed:
         if resolved.consent_purposes:

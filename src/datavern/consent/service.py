@@ -54,7 +54,7 @@ from datavern.register.schema import CookieCategory, Register, text_for
 BANNER_NONCE_LIFETIME: Final = timedelta(hours=24)
 OPT_IN_LIFETIME: Final = timedelta(hours=72)
 RECONSENT_LINK_GRACE: Final = timedelta(days=30)
-MAX_COLLECTION_POINT: Final = 500
+MAX_COLLECTION_POINT: Final = rules.MAX_COLLECTION_POINT
 
 PUBLIC_PATHS: Final = {
     "confirm": {"nb": "/samtykke/bekreft", "en": "/consent/confirm"},
@@ -764,12 +764,18 @@ def prepare(
         who = None
     dec = _enum(decision, Decision, "decision", problems)
     how = _enum(method, Method, "method", problems)
+    if how is not None and dec is not None:
+        wrong = rules.method_problem(how, dec)
+        if wrong is not None:
+            problems.add(wrong, "method")
     if language is not None and language not in LANGUAGES:
         problems.add(f"unknown language {language!r}; expected one of nb, en", "language")
         language = None
     purpose_ok = _check_purpose(ctx, purpose, dec, problems, "purpose")
-    if collection_point is not None and len(collection_point) > MAX_COLLECTION_POINT:
-        problems.add(f"at most {MAX_COLLECTION_POINT} characters", "collection_point")
+    collection_point = _collection_point(collection_point, "collection_point", problems)
+    if ip and not rules.is_ip_address(ip):
+        # The caller names an address: a wrong one is refused, never stored as none.
+        problems.add("not an IPv4 or IPv6 address", "ip")
     now = clock.now()
     if expires_at is not None:
         if expires_at.tzinfo is None:
@@ -788,6 +794,17 @@ def prepare(
                     "text_version",
                 )
                 version = None
+            else:
+                if language is not None and language != version.language:
+                    problems.add(
+                        f"text version {version.id} is in {version.language}, not {language}: "
+                        "the record's language is the language of the text shown",
+                        "language",
+                    )
+                if dec is Decision.grant:
+                    stale = _superseded_problem(session, ctx, version)
+                    if stale is not None:
+                        problems.add(stale, "text_version")
         elif dec is Decision.withdraw and who is not None:
             version = _granted_version(session, who.ref, purpose) or ctx.current_for(
                 purpose, language
@@ -813,8 +830,36 @@ def prepare(
         ip=rules.truncate_ip(ip),
         user_agent=rules.clip_user_agent(user_agent),
         expires_at=expires_at if dec is Decision.grant else None,
-        language=language or (version.language if version else None),
+        # The language of the text shown (a purpose without a text in the language
+        # asked for is shown in the register's first language).
+        language=version.language if version else language,
         recorded_by=recorded_by,
+    )
+
+
+def _collection_point(value: Any, path: str, problems: _Problems) -> str | None:
+    """The collection point as the ledger keeps it (``rules.clean_collection_point``)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        problems.add("a collection point is text: a URL or a system name", path)
+        return None
+    try:
+        return rules.clean_collection_point(value)
+    except rules.CollectionPointError as exc:
+        problems.add(str(exc), path)
+        return None
+
+
+def _superseded_problem(session: Session, ctx: Context, version: ConsentTextView) -> str | None:
+    """Why a grant cannot name ``version``: a re-consent campaign superseded it."""
+    if not any(version.id in c.superseded for c in _campaigns(session, [version.purpose])):
+        return None
+    current = ctx.current_for(version.purpose, version.language)
+    use = f"; record the grant under the current version {current.id}" if current else ""
+    return (
+        f"text version {version.id} was superseded by a re-consent campaign and no longer "
+        f"counts{use}"
     )
 
 
@@ -1162,11 +1207,33 @@ class ProofItem:
     text: ConsentTextView | None
     text_intact: bool  # the stored text still hashes to the hash in the record
 
+    @property
+    def text_missing(self) -> bool:
+        """The record names a text version that is no longer stored (deleted)."""
+        return self.record.text_version_id is not None and self.text is None
+
+    @property
+    def warning(self) -> str | None:
+        """What makes this record weaker proof than it should be, or None."""
+        if self.text_missing:
+            return (
+                f"text version {self.record.text_version_id} is MISSING: the text shown "
+                "cannot be produced (run `datavern audit verify`)"
+            )
+        if not self.text_intact:
+            return (
+                f"text version {self.record.text_version_id} does NOT match the hash in the "
+                "record (run `datavern audit verify`)"
+            )
+        return None
+
     def as_json(self) -> dict[str, Any]:
         return {
             **self.record.as_json(),
             "text": self.text.as_json() if self.text else None,
             "text_intact": self.text_intact,
+            "text_missing": self.text_missing,
+            "warning": self.warning,
         }
 
 
@@ -1190,9 +1257,11 @@ def proof(session: Session, subject: str, *, actor: str) -> list[ProofItem]:
             if rec.text_version_id not in texts:
                 texts[rec.text_version_id] = get_text(session, rec.text_version_id)
             version = texts[rec.text_version_id]
-        intact = version is None or (
-            rules.content_hash(version.content) == version.content_hash == rec.text_hash
-        )
+        if version is None:
+            # No text named (an objection) is intact; a named text that is gone is not.
+            intact = rec.text_version_id is None
+        else:
+            intact = rules.content_hash(version.content) == version.content_hash == rec.text_hash
         items.append(ProofItem(rec, version, intact))
     # Reading a subject's consents is access to personal data: audited, by reference.
     audit.record(
@@ -1213,11 +1282,18 @@ def proof(session: Session, subject: str, *, actor: str) -> list[ProofItem]:
 
 @dataclass(frozen=True)
 class LedgerCheck:
+    """The ledger check's answer. ``first_bad_seq``/``first_bad_id``: the first record
+    that does not hold (or, for a text problem, the first record naming that text;
+    None when no record does, or for a state row no record made);
+    ``first_bad_text``: the text version a text problem is about. ``reason`` names
+    what is wrong (a text version id, a state row's subject reference and purpose)."""
+
     ok: bool
     records: int
     first_bad_seq: int | None = None
     first_bad_id: str | None = None
     reason: str = ""
+    first_bad_text: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -1225,13 +1301,24 @@ class LedgerCheck:
             "records": self.records,
             "first_bad_record": self.first_bad_seq,
             "first_bad_record_id": self.first_bad_id,
+            "first_bad_text_version": self.first_bad_text,
             "reason": self.reason or None,
         }
 
 
 def verify_ledger(session: Session) -> LedgerCheck:
     """Walk the chain from the start and name the first record that does not hold; then
-    check the head and that the state table is what the ledger says."""
+    check the head, that the state table is what the ledger says, and the consent
+    texts: each version hashes to its stored hash, the versions of each purpose and
+    language are numbered 1..n, and every text a record names exists with the hash
+    the record holds (the proof of art. 7(1) rests on them)."""
+    texts = [
+        rules.StoredText(t.id, t.purpose, t.language, t.number, t.content_hash, dict(t.content))
+        for t in session.execute(select(ConsentText)).scalars()
+    ]
+    text_hashes = {t.id: t.content_hash for t in texts}
+    first_named: dict[str, tuple[int, str]] = {}  # text version -> first record naming it
+    bad_reference: LedgerCheck | None = None
     prev = rules.GENESIS
     expected = 1
     count = 0
@@ -1265,6 +1352,27 @@ def verify_ledger(session: Session) -> LedgerCheck:
             bad_seq = expected if row.seq != expected else row.seq
             bad_id = None if row.seq != expected else row.id
             return LedgerCheck(False, count, bad_seq, bad_id, reason)
+        version_id = row.text_version_id
+        if version_id is not None:
+            first_named.setdefault(version_id, (row.seq, row.id))
+            if bad_reference is None and version_id not in text_hashes:
+                bad_reference = LedgerCheck(
+                    False,
+                    0,
+                    row.seq,
+                    row.id,
+                    f"the record names text version {version_id}, which is missing (deleted?)",
+                    version_id,
+                )
+            elif bad_reference is None and text_hashes[version_id] != row.text_hash:
+                bad_reference = LedgerCheck(
+                    False,
+                    0,
+                    row.seq,
+                    row.id,
+                    f"text version {version_id} no longer has the hash the record holds",
+                    version_id,
+                )
         latest[(row.subject, row.purpose)] = (
             row.seq,
             row.decision,
@@ -1286,21 +1394,56 @@ def verify_ledger(session: Session) -> LedgerCheck:
             None,
             f"ledger ends at record {count} but {head_seq} were written",
         )
-    for st in session.execute(select(ConsentState)).scalars():
+    for st in session.execute(
+        select(ConsentState).order_by(ConsentState.subject, ConsentState.purpose)
+    ).scalars():
         want = latest.pop((st.subject, st.purpose), None)
+        if want is None:
+            return LedgerCheck(
+                False,
+                count,
+                None,
+                None,
+                f"the current-state table has a row for {st.subject} and {st.purpose} "
+                "that no ledger record made",
+            )
         have = (st.seq, st.decision, st.text_version_id, st.method, st.at, st.expires_at)
         if want != have:
             return LedgerCheck(
                 False,
                 count,
-                st.seq,
+                want[0],
                 None,
-                "the current-state table disagrees with the ledger at this record",
+                f"the current-state table disagrees with the ledger at this record "
+                f"({st.subject}, {st.purpose})",
             )
     if latest:
         seq = min(v[0] for v in latest.values())
         return LedgerCheck(
             False, count, seq, None, "the current-state table lacks the decision of this record"
+        )
+    bad_text = rules.check_texts(texts)
+    if bad_text is not None:
+        version_id, reason = bad_text
+        named = first_named.get(version_id)
+        if named is not None:
+            reason += f"; record {named[0]} is the first to name it"
+        return LedgerCheck(
+            False,
+            count,
+            named[0] if named else None,
+            named[1] if named else None,
+            reason,
+            version_id,
+        )
+    if bad_reference is not None:
+        return LedgerCheck(
+            False,
+            count,
+            bad_reference.first_bad_seq,
+            bad_reference.first_bad_id,
+            bad_reference.reason,
+            bad_reference.first_bad_text,
         )
     return LedgerCheck(True, count)
 
@@ -1597,15 +1740,10 @@ def banner_post(
             rules.parse_subject(f"visitor:{visitor}")
         except SubjectError as exc:
             problems.add(str(exc), "visitor_id")
-    collection_point = body.get("url", body.get("collection_point"))
-    if collection_point is not None and (
-        not isinstance(collection_point, str) or len(collection_point) > MAX_COLLECTION_POINT
-    ):
-        problems.add(
-            f"url must be text of at most {MAX_COLLECTION_POINT} characters",
-            "url",
-        )
-        collection_point = None
+    # The page: origin and path only, as the banner sends it (rules.clean_collection_point).
+    collection_point = _collection_point(
+        body.get("url", body.get("collection_point")), "url", problems
+    )
     field_name = "services" if "services" in body else "choices"
     choices = body.get(field_name)
     versions = body.get("text_versions") or {}
@@ -1658,6 +1796,10 @@ def banner_post(
             )
         else:
             resolved_versions[purpose] = version
+            if choices[purpose] is True:
+                stale = _superseded_problem(session, ctx, version)
+                if stale is not None:
+                    problems.add(stale, f"text_versions.{purpose}")
     grants = [p for p, v in choices.items() if v is True]
     if method is Method.banner_accept_all and len(grants) != len(choices):
         problems.add("accept all grants every purpose", "method")
@@ -1696,7 +1838,9 @@ def banner_post(
             ip=rules.truncate_ip(ip),
             user_agent=rules.clip_user_agent(user_agent),
             expires_at=rules.default_expiry(method, now) if decision is Decision.grant else None,
-            language=str(lang),
+            # The language of the text shown (the banner falls back to the register's
+            # first language for a purpose without a text in the banner's language).
+            language=version.language,
             recorded_by="banner",
         )
         records.append(_append(session, fields))
@@ -1765,10 +1909,13 @@ def subscribe(
         version = get_text(session, text_version)
         if version is None or version.purpose != purpose:
             problems.add(f"unknown text version {text_version!r} for {purpose}", "text_version")
+        else:
+            stale = _superseded_problem(session, ctx, version)
+            if stale is not None:
+                problems.add(stale, "text_version")
     elif info is not None:
         version = ctx.current_for(purpose, lang)
-    if collection_point is not None and len(collection_point) > MAX_COLLECTION_POINT:
-        problems.add(f"at most {MAX_COLLECTION_POINT} characters", "collection_point")
+    collection_point = _collection_point(collection_point, "collection_point", problems)
     problems.raise_if_any()
     assert who is not None and version is not None
     latest = _latest(session, who.ref, [purpose]).get(purpose)
@@ -1866,6 +2013,16 @@ def confirm(
         )
     version = get_text(session, row.text_version_id)
     assert version is not None
+    if any(version.id in c.superseded for c in _campaigns(session, [version.purpose])):
+        # Asked before a re-consent campaign replaced the text: a grant to it would not
+        # count. The subscriber signs up again and confirms the current text.
+        raise InvalidInput(
+            Problem(
+                f"the link is for text version {version.id}, which a re-consent campaign "
+                "superseded: subscribe again",
+                path="token",
+            )
+        )
     fields = RecordFields(
         id=uuid.uuid4().hex,
         subject=row.subject,
@@ -1879,7 +2036,7 @@ def confirm(
         ip=rules.truncate_ip(ip) or row.ip,
         user_agent=rules.clip_user_agent(user_agent) or row.user_agent,
         expires_at=None,
-        language=row.language,
+        language=version.language,
         recorded_by="double_opt_in",
     )
     rec = _append(session, fields)
@@ -1970,7 +2127,7 @@ def unsubscribe(
         ip=rules.truncate_ip(ip),
         user_agent=rules.clip_user_agent(user_agent),
         expires_at=None,
-        language=lang,
+        language=version.language if version else lang,
         recorded_by="unsubscribe",
     )
     return _append(session, fields)
