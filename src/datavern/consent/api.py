@@ -286,7 +286,10 @@ class SubscribeBody(BaseModel):
     summary="Start a double opt-in: a confirmation e-mail with a link; nothing recorded yet",
     responses={
         422: {"description": "Bad address, unknown purpose or no double opt-in."},
-        429: {"description": "Too many subscriptions from this client or for this address."},
+        429: {
+            "description": "Too many subscriptions from this client (past the limit for one "
+            "address the answer is the same 202, and nothing is sent)."
+        },
     },
 )
 def subscribe(body: SubscribeBody, request: Request) -> Any:

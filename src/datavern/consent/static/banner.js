@@ -118,7 +118,7 @@
 
   function writeState(s) {
     state = s;
-    const days = (cfg && cfg.maxAgeDays) || 180;
+    const days = (cfg && cfg.maxAgeDays) || 365;
     const domain = me.getAttribute('data-cookie-domain');
     d.cookie = NAME + '=' + encodeURIComponent(JSON.stringify(s)) + '; path=/; max-age=' + days * 86400 +
       '; SameSite=Lax' + (domain ? '; domain=' + domain : '') + (location.protocol === 'https:' ? '; Secure' : '');
