@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from datavern.consent import service as consent_service
 from datavern.core.config import reset_settings
 from datavern.core.db import dispose_engines, migrate
 
@@ -72,6 +73,7 @@ def datavern_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     reset_settings()
     yield home
     dispose_engines()
+    consent_service.forget_caches()  # the PostgreSQL test database keeps its URL
     # Commands run in-process may set DATAVERN_* for their own process (`datavern demo`
     # sets the base URL and its connection key): never let that reach the next test.
     for key in [k for k in os.environ if k.startswith("DATAVERN_")]:

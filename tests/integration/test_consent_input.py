@@ -30,9 +30,6 @@ runner = CliRunner()
 
 @pytest.fixture
 def applied(database_url: str, tmp_path: Path) -> Path:
-    # Re-consent campaigns are cached per database URL and newest campaign id; the
-    # PostgreSQL test database keeps its URL while each test empties it.
-    service._campaign_cache.clear()
     apply_register_text(tmp_path / "register")
     return tmp_path / "register"
 

@@ -883,6 +883,16 @@ def withdraw(session: Session, **kwargs: Any) -> RecordView:
 _campaign_cache: dict[tuple[str, int], list[rules.Campaign]] = {}
 
 
+def forget_caches() -> None:
+    """Forget the cached register contexts and re-consent campaigns of every database.
+
+    They are keyed by database URL and register version or newest campaign id, which
+    is safe while a database lives; a database emptied and refilled under the same
+    URL in the same process (the test suite does that) must call this."""
+    _contexts.clear()
+    _campaign_cache.clear()
+
+
 def _campaigns(
     session: Session, purposes: Iterable[str], generation: int | None = None
 ) -> list[rules.Campaign]:
