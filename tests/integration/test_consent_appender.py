@@ -129,3 +129,15 @@ def test_a_record_the_database_refuses_fails_alone(
     with session_scope() as session:
         check = service.verify_ledger(session)
         assert check.ok and check.records == 3  # the failed batch left nothing behind
+
+
+def test_a_closed_appender_answers_what_it_held_and_starts_again(
+    group: appender.GroupAppender,
+) -> None:
+    writer = _token("consent:write", name="crm")
+    held = [group.submit(_values(f"account:{i}"), token_hash=writer) for i in range(5)]
+    group.close()
+    assert [f.result(timeout=0).seq for f in held] == [1, 2, 3, 4, 5]
+    # The next request starts the thread again.
+    again = group.submit(_values("account:9"), token_hash=writer).result(timeout=60)
+    assert again.seq == 6

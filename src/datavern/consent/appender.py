@@ -127,6 +127,21 @@ class GroupAppender:
     # ------------------------------------------------------------------ the thread
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            with self._lock:
+                # Ended (idle, closed, or something that was not an Exception): the
+                # next submit() starts a new thread; a job queued before this point
+                # and not taken is answered by that thread.
+                self._thread = None
+                if not self._queue.empty():
+                    self._thread = threading.Thread(
+                        target=self._run, name="consent-appender", daemon=True
+                    )
+                    self._thread.start()
+
+    def _loop(self) -> None:
         while True:
             try:
                 first = self._queue.get(timeout=IDLE_SECONDS)
@@ -135,7 +150,6 @@ class GroupAppender:
                     # submit() puts before it looks at the thread, under this lock: a
                     # job queued after this check finds no thread and starts one.
                     if self._queue.empty():
-                        self._thread = None
                         return
                 continue
             batch = [first]
@@ -150,8 +164,6 @@ class GroupAppender:
             if batch:
                 self._write(batch)
             if stop:
-                with self._lock:
-                    self._thread = None
                 return
 
     def _write(self, batch: list[_Job]) -> None:
@@ -250,7 +262,9 @@ def _callers(
     head: service.Head | None = None
     head_read = False
     now = clock.now()
-    for digest in dict.fromkeys(j.token_hash for j in batch if j.token_hash is not None):
+    # In a fixed order: two processes' batches touching the same tokens' last use then
+    # lock them in the same order (no deadlock).
+    for digest in sorted({j.token_hash for j in batch if j.token_hash is not None}):
         row = conn.execute(_TOKEN_AND_HEAD, {"h": digest}).first()
         if row is not None and not head_read:
             head, head_read = service.head_of(row), True
