@@ -91,6 +91,30 @@ def _database(backend: str, home: Path) -> str:
     return PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_DB
 
 
+def _in_threads(work: Any, threads_n: int, per: int, base: int) -> float:
+    """Seconds ``threads_n`` threads take to call ``work(i)`` ``per`` times each, with the
+    numbers from ``base`` on shared out; the first error of any thread is raised."""
+    errors: list[BaseException] = []
+
+    def worker(t: int) -> None:
+        try:
+            for i in range(per):
+                work(base + t * per + i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(threads_n)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    return seconds
+
+
 def _prepare(backend: str, appends: int) -> dict[str, Any]:
     """Database, register, appends (timed), verification (timed), a session token."""
     home = WORK / f"consent-{backend}"
@@ -138,26 +162,11 @@ def _prepare(backend: str, appends: int) -> dict[str, Any]:
     offset = appends
     for threads_n in APPEND_THREADS:
         per = appends // threads_n
-        errors: list[BaseException] = []
 
-        def worker(
-            t: int, base: int = offset, per: int = per, errors: list[BaseException] = errors
-        ) -> None:
-            try:
-                for i in range(per):
-                    append(base + t * per + i, "nyhetsbrev")
-            except BaseException as exc:
-                errors.append(exc)
+        def one(i: int) -> None:
+            append(i, "nyhetsbrev")
 
-        threads = [threading.Thread(target=worker, args=(t,)) for t in range(threads_n)]
-        start = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        concurrent = time.perf_counter() - start
-        if errors:
-            raise errors[0]
+        concurrent = _in_threads(one, threads_n, per, offset)
         offset += per * threads_n
         concurrent_runs[f"threads_{threads_n}"] = {
             "records": per * threads_n,
@@ -180,34 +189,21 @@ def _prepare(backend: str, appends: int) -> dict[str, Any]:
     threads_n = APPEND_THREADS[-1]
     per = appends // threads_n
     digest = tokens.hash_token(write_token)
-    errors = []
 
-    def submitter(t: int, base: int = offset) -> None:
-        try:
-            for i in range(per):
-                values = {
-                    "subject": f"account:{base + t * per + i}",
-                    "purpose": "nyhetsbrev",
-                    "decision": "grant" if i % 3 else "deny",
-                    "method": "form_checkbox",
-                    "collection_point": "https://bench.example/skjema",
-                    "ip": "192.0.2.10",
-                    "user_agent": "bench",
-                }
-                group.submit(values, token_hash=digest).result(timeout=120)
-        except BaseException as exc:
-            errors.append(exc)
+    def submit(i: int) -> None:
+        values = {
+            "subject": f"account:{i}",
+            "purpose": "nyhetsbrev",
+            "decision": "grant" if i % 3 else "deny",
+            "method": "form_checkbox",
+            "collection_point": "https://bench.example/skjema",
+            "ip": "192.0.2.10",
+            "user_agent": "bench",
+        }
+        group.submit(values, token_hash=digest).result(timeout=120)
 
-    threads = [threading.Thread(target=submitter, args=(t,)) for t in range(threads_n)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    grouped = time.perf_counter() - start
+    grouped = _in_threads(submit, threads_n, per, offset)
     group.close()
-    if errors:
-        raise errors[0]
     offset += per * threads_n
     concurrent_runs["grouped"] = {
         "threads": threads_n,

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Required, TypedDict, Unpack
 from urllib.parse import quote
 
 from sqlalchemy import bindparam, delete, event, func, insert, select, update
@@ -235,13 +235,9 @@ class Context:
 
 
 @dataclass(frozen=True)
-class ConsentTextView:
-    id: str
-    purpose: str
-    language: str
-    number: int
-    content_hash: str
-    content: Mapping[str, Any]
+class ConsentTextView(rules.StoredText):
+    """A text version as stored, with the time it became valid."""
+
     valid_from: datetime
 
     @classmethod
@@ -702,39 +698,26 @@ def _check_purpose(
     return True
 
 
-def record(
-    session: Session,
-    *,
-    subject: str,
-    purpose: str,
-    decision: str,
-    method: str = Method.api.value,
-    text_version: str | None = None,
-    language: str | None = None,
-    collection_point: str | None = None,
-    ip: str | None = None,
-    user_agent: str | None = None,
-    expires_at: datetime | None = None,
-    recorded_by: str,
-) -> RecordView:
-    """Validate and append one decision. InvalidInput lists every problem, each naming
-    its field; nothing is appended then."""
-    fields = prepare(
-        session,
-        context(session),
-        subject=subject,
-        purpose=purpose,
-        decision=decision,
-        method=method,
-        text_version=text_version,
-        language=language,
-        collection_point=collection_point,
-        ip=ip,
-        user_agent=user_agent,
-        expires_at=expires_at,
-        recorded_by=recorded_by,
-    )
-    return _append(session, fields)
+class RecordInput(TypedDict, total=False):
+    """One decision as a caller gives it: ``prepare``'s keyword arguments."""
+
+    subject: Required[str]
+    purpose: Required[str]
+    decision: Required[str]
+    method: str
+    text_version: str | None
+    language: str | None
+    collection_point: str | None
+    ip: str | None
+    user_agent: str | None
+    expires_at: datetime | None
+    recorded_by: Required[str]
+
+
+def record(session: Session, **given: Unpack[RecordInput]) -> RecordView:
+    """Validate and append one decision (``prepare``'s arguments). InvalidInput lists
+    every problem, each naming its field; nothing is appended then."""
+    return _append(session, prepare(session, context(session), **given))
 
 
 def prepare(
