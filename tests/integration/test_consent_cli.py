@@ -128,3 +128,94 @@ def test_unsubscribe_token_from_a_mailto_request(applied: Path) -> None:
     assert code == 0 and "recorded withdraw" in out
     assert consent("unsubscribe", token)[1].startswith("already withdrawn")
     assert consent("unsubscribe", "forged.token")[0] == 2
+
+
+def _sql(statement: str) -> None:
+    engine = create_engine(get_settings().effective_database_url)
+    with engine.begin() as conn:
+        conn.execute(text(statement))
+    engine.dispose()
+
+
+def test_audit_verify_names_a_text_or_state_row_no_record_made(applied: Path) -> None:
+    # nyhetsbrev/nb/1 is replaced by nyhetsbrev/nb/2 and then deleted: no record names it.
+    apply_register_text(applied, register_text(newsletter_nb="Ja, send meg brev."))
+    _sql("DELETE FROM consent_texts WHERE id = 'nyhetsbrev/nb/1'")
+    result = runner.invoke(audit_app, ["verify"])
+    assert result.exit_code == 1 and "None" not in result.output
+    assert (
+        "consent ledger TAMPERED: text version nyhetsbrev/nb/1 is missing (deleted?) "
+        "(the chain of 0 records holds)" in result.output
+    )
+    report = json.loads(runner.invoke(audit_app, ["verify", "--json"]).output)["consent_ledger"]
+    assert report["first_bad_record"] is None
+    assert report["first_bad_text_version"] == "nyhetsbrev/nb/1"
+
+
+def test_audit_verify_names_a_forged_state_row(applied: Path) -> None:
+    consent("record", "account:1", "statistikk")
+    _sql("UPDATE consent_state SET subject = 'account:999' WHERE subject = 'account:1'")
+    result = runner.invoke(audit_app, ["verify"])
+    assert result.exit_code == 1 and "None" not in result.output
+    assert "consent ledger TAMPERED: the current-state table has a row for account:999" in (
+        " ".join(result.output.split())
+    )
+
+
+def test_proof_warns_beside_a_record_whose_text_is_changed_or_missing(applied: Path) -> None:
+    consent("record", "account:1", "nyhetsbrev")
+    code, out = consent("proof", "account:1")
+    assert code == 0 and "WARNING" not in out
+    _sql("UPDATE consent_texts SET content_hash = 'x' WHERE id = 'nyhetsbrev/nb/1'")
+    code, out = consent("proof", "account:1")
+    lines = out.splitlines()
+    record = next(i for i, line in enumerate(lines) if line.startswith("#1 "))
+    assert lines[record + 1] == (
+        "  WARNING: text version nyhetsbrev/nb/1 does NOT match the hash in the record "
+        "(run `datavern audit verify`)"
+    )
+    _sql("DELETE FROM consent_texts WHERE id = 'nyhetsbrev/nb/1'")
+    code, out = consent("proof", "account:1")
+    assert code == 0
+    assert "  WARNING: text version nyhetsbrev/nb/1 is MISSING: the text shown cannot be " in out
+
+
+def test_piped_output_keeps_ids_whole_and_labels_times_in_oslo(applied: Path) -> None:
+    from datetime import UTC, datetime
+
+    long_point = "https://example.no/" + "kampanjemaling/" * 8 + "skjema"
+    previous = clock.use_clock(clock.FixedClock(datetime(2026, 11, 21, 16, 3, tzinfo=UTC)))
+    try:
+        code, out = consent(
+            "record",
+            "account:1",
+            "nyhetsbrev",
+            "--collection-point",
+            long_point,
+            "--expires",
+            "2027-06-01 12:00:00",
+            "--json",
+        )
+        rec = json.loads(out)
+        code, out = consent("proof", "account:1")
+    finally:
+        clock.use_clock(previous)
+    assert code == 0
+    # One line holds the record with its whole id, its time in Oslo with the offset.
+    [line] = [line for line in out.splitlines() if line.startswith("#1 ")]
+    assert line.startswith("#1 2026-11-21 17:03 +01:00 grant nyhetsbrev")
+    assert f"at {long_point} " in line and line.endswith(f"id {rec['id']})")
+    # --expires is Oslo time: 12:00 in summer is 10:00 UTC.
+    assert datetime.fromisoformat(rec["expires_at"]) == datetime(2027, 6, 1, 10, tzinfo=UTC)
+    code, out = consent("state", "account:1", "nyhetsbrev")
+    assert "since 2026-11-21 17:03 +01:00" in out and "expires 2027-06-01 12:00 +02:00" in out
+    code, out = consent("withdraw", "account:1", "nyhetsbrev")
+    assert code == 0 and " at 20" in out and "+0" in out.split(" at ")[1]
+    # texts, piped: tab-separated, nothing cut, the whole hash.
+    code, out = consent("texts")
+    assert code == 0 and "…" not in out
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert all(len(row) == 5 for row in rows)
+    assert {row[0] for row in rows} >= {"nyhetsbrev/nb/1", "nyhetsbrev/en/1"}
+    assert all(len(row[3]) == 64 for row in rows)
+    assert all(row[2].endswith(("+01:00", "+02:00")) for row in rows)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from typing import Any
 
 import typer
+from rich.markup import escape
 
 from datavern.cli.common import console, ensure_database, err_console
-from datavern.core import audit
+from datavern.core import audit, clock
 from datavern.core.db import session_scope
 
 app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
@@ -42,18 +45,40 @@ def verify(
             console.print(f"audit log intact: {result.entries} entries verified")
         else:
             err_console.print(
-                f"audit log TAMPERED at entry {result.first_bad_seq}: {result.reason} "
-                f"({result.entries} entries verified before it)"
+                f"audit log TAMPERED at entry {result.first_bad_seq}: {escape(result.reason)} "
+                f"({result.entries} entries verified before it)",
+                highlight=False,
+                soft_wrap=True,
             )
         if ledger.ok:
             console.print(f"consent ledger intact: {ledger.records} records verified")
         else:
-            named = f" (id {ledger.first_bad_id})" if ledger.first_bad_id else ""
-            err_console.print(
-                f"consent ledger TAMPERED at record {ledger.first_bad_seq}{named}: "
-                f"{ledger.reason} ({ledger.records} records verified before it)"
-            )
+            err_console.print(_ledger_tampered(ledger), highlight=False, soft_wrap=True)
     raise typer.Exit(0 if result.ok and ledger.ok else 1)
+
+
+def _when(value: datetime) -> str:
+    """A time as the admin console shows it (Europe/Oslo), with its UTC offset."""
+    if value.tzinfo is None:  # stored as UTC
+        value = value.replace(tzinfo=UTC)
+    local = value.astimezone(clock.OSLO)
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}"
+
+
+def _ledger_tampered(ledger: Any) -> str:
+    """The line for a consent ledger that does not hold (markup escaped). A record is
+    named only when the check names one: a text version no record names, or a state
+    row no record made, is named by the reason alone."""
+    reason = escape(ledger.reason)
+    if ledger.first_bad_seq is None:
+        return f"consent ledger TAMPERED: {reason} (the chain of {ledger.records} records holds)"
+    named = f" (id {ledger.first_bad_id})" if ledger.first_bad_id else ""
+    if ledger.first_bad_text is None and ledger.records == ledger.first_bad_seq - 1:
+        after = f"{ledger.records} records verified before it"
+    else:  # the chain held; a text or the state table did not
+        after = f"the chain of {ledger.records} records holds"
+    return f"consent ledger TAMPERED at record {ledger.first_bad_seq}{named}: {reason} ({after})"
 
 
 @app.command("list")
@@ -61,7 +86,8 @@ def list_entries(
     limit: int = typer.Option(50, help="How many of the newest entries to show."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
 ) -> None:
-    """Show the newest audit entries (what was touched, never the values)."""
+    """Show the newest audit entries (what was touched, never the values); times in
+    Europe/Oslo time with the UTC offset, as in the admin console."""
     from sqlalchemy import select
 
     ensure_database()
@@ -90,5 +116,8 @@ def list_entries(
                 )
             else:
                 console.print(
-                    f"{e.seq:>6} {e.at:%Y-%m-%d %H:%M:%S} {e.actor} {e.action} {e.target}"
+                    f"{e.seq:>6} {_when(e.at)} {escape(e.actor)} {escape(e.action)} "
+                    f"{escape(e.target)}",
+                    highlight=False,
+                    soft_wrap=True,
                 )

@@ -4,12 +4,18 @@ Parse, call the service, print. Subjects are written ``account:ID``,
 ``email:ADDRESS`` (or the bare address; stored as a keyed hash),
 ``emailhash:HEX`` or ``visitor:ID``. Exit codes: 0 done (``may-process``: allowed),
 1 ``may-process`` says no, 2 invalid input.
+
+Times are printed in Europe/Oslo time with the UTC offset (``2026-11-21 17:03 +01:00``),
+the time the admin console shows; ``--json`` gives ISO 8601. Ids, hashes and text
+version ids are never cut or wrapped: a line is one line however long, and when the
+output is not a terminal ``texts`` prints tab-separated lines (full hashes) instead of a
+table.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import typer
@@ -22,9 +28,14 @@ from datavern.cli.common import (
     fail_with,
     in_transaction,
 )
+from datavern.core import clock
 
 app = typer.Typer(
-    help="The consent ledger: record, withdraw, state, may-process, proof, texts, re-consent.",
+    help="The consent ledger: record, withdraw, state, may-process, proof, texts, re-consent. "
+    "Times are Europe/Oslo time with the UTC offset (2026-11-21 17:03 +01:00), as in the "
+    "admin console; --json gives ISO 8601. Ids, hashes and text versions are never cut or "
+    "wrapped: each stays whole on its line, however long (only the texts table in a "
+    "terminal shows a hash's start; piped, texts prints tab-separated lines).",
     no_args_is_help=True,
 )
 
@@ -44,15 +55,35 @@ def _print_json(value: Any) -> None:
 
 
 def _when(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
+    """A time as the admin console shows it (Europe/Oslo), with its UTC offset."""
+    if value is None:
+        return "-"
+    if value.tzinfo is None:  # stored as UTC
+        value = value.replace(tzinfo=UTC)
+    local = value.astimezone(clock.OSLO)
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
+
+
+def _piped() -> bool:
+    """The output goes to a pipe or a file, not a terminal."""
+    return not console.is_terminal
+
+
+def _say(line: str, *, prose: bool = False) -> None:
+    """Print one line with markup. Never wrapped by rich (an id stays whole on its line;
+    the terminal folds it on screen and copying gives it back whole), except ``prose`` in
+    a terminal: long free text is wrapped at word boundaries there."""
+    console.print(line, highlight=False, soft_wrap=not prose or _piped())
 
 
 def _print_record(rec: Any) -> None:
-    console.print(
-        f"recorded {rec.decision} for [bold]{escape(rec.purpose)}[/] "
-        f"(record {rec.seq}, id {rec.id}, text {rec.text_version_id or '-'})",
-        highlight=False,
+    _say(
+        f"recorded {rec.decision} for [bold]{escape(rec.purpose)}[/] at {_when(rec.at)} "
+        f"(record {rec.seq}, id {rec.id}, text {rec.text_version_id or '-'})"
     )
+    if rec.expires_at:
+        _say(f"expires {_when(rec.expires_at)}")
 
 
 @app.command("record")
@@ -70,13 +101,18 @@ def record(
     collection_point: str | None = typer.Option(
         None, "--collection-point", help="Where it was collected: a URL or a system name."
     ),
-    expires: datetime | None = typer.Option(None, "--expires", help="When the consent lapses."),
+    expires: datetime | None = typer.Option(
+        None, "--expires", help="When the consent lapses, in Europe/Oslo time."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the record as JSON."),
 ) -> None:
     """Append one decision to the ledger."""
     from datavern.consent import service
 
-    expires_at = expires.astimezone() if expires and expires.tzinfo is None else expires
+    # The time the user typed is Oslo time, the time every output shows.
+    expires_at = expires
+    if expires_at is not None and expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=clock.OSLO)
     rec = _run(
         lambda s: service.record(
             s,
@@ -139,18 +175,17 @@ def state(
         when = f" (granted {_when(view.at)} by {view.method})"
     else:
         when = f" since {_when(view.at)} by {view.method}" if view.at else ""
-    console.print(
+    _say(
         f"{escape(view.purpose)}: [bold]{view.status}[/]"
         + when
-        + (f", text {view.text_version}" if view.text_version else ""),
-        highlight=False,
+        + (f", text {view.text_version}" if view.text_version else "")
     )
     if view.expires_at and not expired:
-        console.print(f"expires {_when(view.expires_at)}", highlight=False)
+        _say(f"expires {_when(view.expires_at)}")
     if view.reconsent_cutoff:
-        console.print(
-            f"asked again: the old consent stops counting on {view.reconsent_cutoff}",
-            highlight=False,
+        _say(
+            f"asked again: the old consent stops counting on {view.reconsent_cutoff} "
+            "(from 00:00 Europe/Oslo)"
         )
 
 
@@ -170,7 +205,9 @@ def may_process(
         _print_json(answer.as_json())
     else:
         verdict = "[green]yes[/]" if answer.allowed else "[red]no[/]"
-        console.print(f"{verdict}: {escape('; '.join(answer.reasons))}", highlight=False)
+        _say(f"{verdict}: {escape('; '.join(answer.reasons))}")
+        if answer.restricted_since:
+            _say(f"restricted since {_when(answer.restricted_since)}")
     raise typer.Exit(0 if answer.allowed else 1)
 
 
@@ -179,7 +216,9 @@ def proof(
     subject: str = typer.Argument(..., help=SUBJECT_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (every field, every text)."),
 ) -> None:
-    """Every record of a subject with the exact text that was shown (art. 7(1))."""
+    """Every record of a subject with the exact text that was shown (art. 7(1)). A record
+    whose text version is missing or no longer matches the hash it holds gets a WARNING
+    line under it."""
     from datavern.consent import service
 
     def work(session: Any) -> tuple[str, list[Any]]:
@@ -190,31 +229,25 @@ def proof(
     if as_json:
         _print_json({"subject": ref, "records": [i.as_json() for i in items]})
         return
-    console.print(
-        f"subject [bold]{escape(ref)}[/]: {len(items)} records", highlight=False, soft_wrap=True
-    )
+    _say(f"subject [bold]{escape(ref)}[/]: {len(items)} records")
     for item in items:
         rec = item.record
-        console.print(
+        _say(
             f"\n#{rec.seq} {_when(rec.at)} [bold]{rec.decision}[/] {escape(rec.purpose)} "
             f"by {rec.method} at {escape(rec.collection_point or '-')} "
-            f"(ip {rec.ip or '-'}, id {rec.id})",
-            highlight=False,
-            soft_wrap=True,
+            f"(ip {rec.ip or '-'}, id {rec.id})"
         )
+        if item.warning:
+            _say(f"  [bold red]WARNING:[/] {escape(item.warning)}")
         if item.text is not None:
             content = item.text.content
-            mark = "" if item.text_intact else " [red](text does NOT match its hash)[/]"
-            console.print(
-                f"  text {item.text.id} sha256 {item.text.content_hash}{mark}",
-                highlight=False,
-                soft_wrap=True,
-            )
-            console.print(
-                f"  {escape(str(content.get('name')))}: {escape(str(content.get('text')))}"
+            _say(f"  text {item.text.id} sha256 {item.text.content_hash}")
+            _say(
+                f"  {escape(str(content.get('name')))}: {escape(str(content.get('text')))}",
+                prose=True,
             )
             if content.get("withdraw"):
-                console.print(f"  {escape(str(content.get('withdraw')))}")
+                _say(f"  {escape(str(content.get('withdraw')))}", prose=True)
 
 
 @app.command("texts")
@@ -222,7 +255,9 @@ def texts(
     purpose: str | None = typer.Argument(None, help="Only this purpose."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON with the full texts."),
 ) -> None:
-    """Every version of the consent texts (id, hash, language, valid from)."""
+    """Every version of the consent texts (id, hash, language, valid from). In a terminal a
+    table (the hash's first 16 characters); otherwise one line per version with the fields
+    tab-separated, none cut: version, language, valid from, sha256 (all of it), name."""
     from datavern.consent import service
 
     rows = _run(lambda s: service.list_texts(s, purpose))
@@ -232,10 +267,27 @@ def texts(
     if not rows:
         console.print("no consent texts yet (apply a register with consent_purposes)")
         return
-    table = Table("version", "language", "valid from", "sha256", "name")
+    if _piped():
+        for t in rows:
+            name = " ".join(str(t.content.get("name")).split())  # no tab or newline
+            fields = (t.id, t.language, _when(t.valid_from), t.content_hash, name)
+            typer.echo("\t".join(fields))
+        return
+    table = Table("version", "lang", "valid from", "sha256 (start)", "name")
+    # The ids and the time keep their width; the name is what gives way.
+    table.columns[0].no_wrap = True
+    table.columns[0].min_width = max(len(t.id) for t in rows)
+    table.columns[2].no_wrap = True
+    table.columns[2].min_width = len(_when(rows[0].valid_from))
+    table.columns[3].no_wrap = True
+    table.columns[3].min_width = 17
     for t in rows:
         table.add_row(
-            t.id, t.language, _when(t.valid_from), t.content_hash[:16], str(t.content.get("name"))
+            escape(t.id),
+            t.language,
+            _when(t.valid_from),
+            t.content_hash[:16] + "…",
+            escape(str(t.content.get("name"))),
         )
     console.print(table)
 
@@ -259,17 +311,13 @@ def reconsent(
     if as_json:
         _print_json({**view.as_json(), "delivery": delivered.as_json()})
         return
-    console.print(
+    _say(
         f"re-consent {view.id} for [bold]{escape(purpose)}[/]: {view.affected} subjects consented "
         f"to an older text; {view.mailed} e-mailed; old consents stop counting on "
-        f"{view.cutoff_date}",
-        highlight=False,
+        f"{view.cutoff_date} (from 00:00 Europe/Oslo)"
     )
     if delivered.kept:
-        console.print(
-            "no SMTP host is configured: the messages wait in the outbox (admin console)",
-            highlight=False,
-        )
+        _say("no SMTP host is configured: the messages wait in the outbox (admin console)")
 
 
 @app.command("unsubscribe")
@@ -281,6 +329,6 @@ def unsubscribe(
 
     rec = _run(lambda s: service.unsubscribe(s, token))
     if rec is None:
-        console.print("already withdrawn: nothing recorded")
+        _say("already withdrawn: nothing recorded")
     else:
         _print_record(rec)

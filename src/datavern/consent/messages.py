@@ -151,6 +151,12 @@ NB: dict[str, str] = {
     "method_unsubscribe": "avmelding",
     "text_intact": "Teksten stemmer med hashen.",
     "text_broken": "Teksten stemmer IKKE med hashen i beslutningen.",
+    "proof_warning_label": "Advarsel:",
+    "proof_text_missing": "Tekstversjon {version} MANGLER. Teksten som ble vist, kan ikke "
+    "legges fram som bevis. Trykk «Kontroller loggen» på siden Revisjonslogg.",
+    "proof_text_mismatch": "Tekstversjon {version} stemmer IKKE med hashen i beslutningen. "
+    "Teksten under er kanskje ikke den som ble vist. Trykk «Kontroller loggen» på siden "
+    "Revisjonslogg.",
     "decision_grant": "ja",
     "decision_deny": "nei",
     "decision_withdraw": "trukket",
@@ -347,6 +353,12 @@ EN: dict[str, str] = {
     "method_unsubscribe": "unsubscribe",
     "text_intact": "The text matches its hash.",
     "text_broken": "The text does NOT match the hash in the decision.",
+    "proof_warning_label": "Warning:",
+    "proof_text_missing": "Text version {version} is MISSING. The text that was shown cannot be "
+    "produced as proof. Press \u201cVerify the log\u201d on the Audit log page.",
+    "proof_text_mismatch": "Text version {version} does NOT match the hash in the record. The "
+    "text below may not be the one that was shown. Press \u201cVerify the log\u201d on the "
+    "Audit log page.",
     "decision_grant": "yes",
     "decision_deny": "no",
     "decision_withdraw": "withdrawn",

@@ -282,6 +282,15 @@ NB: dict[str, str] = {
     "audit_verify_button": "Kontroller loggen",
     "audit_ok": "Loggen er intakt: {n} oppføringer kontrollert.",
     "audit_tampered": "Loggen er endret ved oppføring {seq}. {n} oppføringer før den er i orden.",
+    "ledger_tampered_text_named": "Samtykkeloggen er endret: tekstversjon {version}, som "
+    "beslutning {seq}{named} er den første som viser til, mangler eller er endret etter at "
+    "den ble lagret. Kjeden av {n} beslutninger er hel.",
+    "ledger_tampered_text": "Samtykkeloggen er endret: tekstversjon {version} mangler eller er "
+    "endret etter at den ble lagret. Ingen beslutning viser til den, og kjeden av {n} "
+    "beslutninger er hel.",
+    "ledger_tampered_state": "Samtykkeloggen er endret: tabellen over gjeldende samtykker har en "
+    "rad som ingen beslutning i loggen har laget (personen og formålet står under). Kjeden av "
+    "{n} beslutninger er hel.",
     "audit_newest_heading": "De {n} nyeste oppføringene",
     "audit_empty": "Loggen er tom.",
     "col_time": "Tidspunkt",
@@ -593,6 +602,15 @@ EN: dict[str, str] = {
     "audit_verify_button": "Verify the log",
     "audit_ok": "The log is intact: {n} entries verified.",
     "audit_tampered": "The log was altered at entry {seq}. The {n} entries before it are sound.",
+    "ledger_tampered_text_named": "The consent ledger was altered: text version {version}, "
+    "which record {seq}{named} is the first to name, is missing or was changed after it was "
+    "stored. The chain of {n} records holds.",
+    "ledger_tampered_text": "The consent ledger was altered: text version {version} is missing "
+    "or was changed after it was stored. No record names it, and the chain of {n} records "
+    "holds.",
+    "ledger_tampered_state": "The consent ledger was altered: the current-state table has a row "
+    "that no record in the ledger made (the subject and purpose are named below). The chain of "
+    "{n} records holds.",
     "audit_newest_heading": "The {n} newest entries",
     "audit_empty": "The log is empty.",
     "col_time": "Time",
