@@ -547,6 +547,23 @@ def _check_answer(port: int, auth: str, path: str) -> None:
         raise RuntimeError(f"unexpected answer from {path}: {body}")
 
 
+def _settle(url: str) -> None:
+    """Before reads are measured (Datavern's and the reference's alike): write back what
+    the appends left in memory and the WAL (a checkpoint) and give the planner the
+    tables' statistics (ANALYZE), so that neither the disk's write-back after tens of
+    thousands of appends nor a plan made for empty tables lands in the read figures."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("CHECKPOINT"))
+        else:
+            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+
+
 def bench_backend(backend: str, opts: argparse.Namespace) -> dict[str, Any]:
     threads = " and ".join(str(n) for n in APPEND_THREADS)
     print(
@@ -590,6 +607,7 @@ def bench_backend(backend: str, opts: argparse.Namespace) -> dict[str, Any]:
         else:
             print(f"[{backend}] no wrk: ledger appends over HTTP skipped", flush=True)
         if not opts.appends_only:
+            _settle(prep["url"])
             _check_answer(
                 port, auth, "/api/v1/consent/may-process?subject=account:1&purpose=statistikk"
             )
@@ -615,6 +633,7 @@ def bench_backend(backend: str, opts: argparse.Namespace) -> dict[str, Any]:
         port,
     )
     try:
+        _settle(prep["url"])
         _check_answer(port, "", "/state?subject=account:1&purpose=statistikk")
         print(f"[{backend}] reference (bare Starlette + plain SELECT) ...", flush=True)
         reads["reference"] = _load(f"http://127.0.0.1:{port}", paths["reference"], "", opts)
