@@ -6,7 +6,7 @@ API call these; neither holds any rule of its own).
   restriction request becomes a request of the DSR engine (service.py), which
   runs after the commit (``execute``); systems without a dataset get a manual
   task each. An objection or a withdrawal of consent is written to the consent
-  ledger at once (consent/service.py). A case about data held for a customer
+  ledger at once (consent/service/ledger.py). A case about data held for a customer
   (``controller_key``) is forwarded instead (processor.py).
 * **Deny** with the reasons. The subject is told them, and that they may
   complain to Datatilsynet and take the matter to court (art. 12(4)).
