@@ -90,7 +90,6 @@ class GroupAppender:
         self._queue: SimpleQueue[_Job] = SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._sessions = _sessions_of(url)
 
     def submit(
         self,
@@ -186,7 +185,7 @@ class GroupAppender:
                 raise
 
     def _write_once(self, batch: list[_Job]) -> None:
-        session = self._sessions()
+        session = _sessions_of(self.url)()  # looked up each time: engines get disposed
         try:
             try:
                 appended = self._append(session, batch)
