@@ -16,9 +16,10 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, Self
 from urllib.parse import urlsplit
 
 from datavern.register.schema import CookieCategory, LegalBasis, Register, text_for
@@ -584,6 +585,12 @@ class RecordFields:
     expires_at: datetime | None
     language: str | None
     recorded_by: str
+
+    @classmethod
+    def of(cls, row: Any) -> Self:
+        """The record (or subclass) from any object with the same attribute names, such
+        as a ledger row."""
+        return cls(**{f.name: getattr(row, f.name) for f in dataclass_fields(cls)})
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -26,66 +26,17 @@ from datavern.core.i18n import LANGUAGES
 
 
 @dataclass(frozen=True)
-class RecordView:
-    seq: int
-    id: str
-    subject: str
-    purpose: str
-    decision: str
-    text_version_id: str | None
-    text_hash: str | None
-    method: str
-    collection_point: str | None
-    at: datetime
-    ip: str | None
-    user_agent: str | None
-    expires_at: datetime | None
-    language: str | None
-    recorded_by: str
-    hash: str
+class RecordView(RecordFields):
+    """A record as appended: its fields, its place in the chain and its hash
+    (``RecordView.of(row)`` builds one from a ledger row)."""
 
-    @classmethod
-    def of(cls, row: ConsentRecord) -> RecordView:
-        return cls(
-            row.seq,
-            row.id,
-            row.subject,
-            row.purpose,
-            row.decision,
-            row.text_version_id,
-            row.text_hash,
-            row.method,
-            row.collection_point,
-            row.at,
-            row.ip,
-            row.user_agent,
-            row.expires_at,
-            row.language,
-            row.recorded_by,
-            row.hash,
-        )
+    seq: int
+    hash: str
 
     @classmethod
     def made(cls, seq: int, fields: RecordFields, digest: str) -> RecordView:
         """The view of a record just appended with ``fields`` at ``seq``."""
-        return cls(
-            seq,
-            fields.id,
-            fields.subject,
-            fields.purpose,
-            fields.decision,
-            fields.text_version_id,
-            fields.text_hash,
-            fields.method,
-            fields.collection_point,
-            fields.at,
-            fields.ip,
-            fields.user_agent,
-            fields.expires_at,
-            fields.language,
-            fields.recorded_by,
-            digest,
-        )
+        return cls(**fields.__dict__, seq=seq, hash=digest)
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -137,22 +137,7 @@ def verify_ledger(session: Session) -> LedgerCheck:
     count = 0
     latest: dict[tuple[str, str], tuple[int, str, str | None, str, datetime, datetime | None]] = {}
     for row in session.execute(select(ConsentRecord).order_by(ConsentRecord.seq)).scalars():
-        fields = RecordFields(
-            row.id,
-            row.subject,
-            row.purpose,
-            row.decision,
-            row.text_version_id,
-            row.text_hash,
-            row.method,
-            row.collection_point,
-            row.at,
-            row.ip,
-            row.user_agent,
-            row.expires_at,
-            row.language,
-            row.recorded_by,
-        )
+        fields = RecordFields.of(row)
         reason = rules.check_link(
             expected,
             row.seq,
