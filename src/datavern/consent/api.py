@@ -47,6 +47,7 @@ from datavern.accounts import service as accounts
 from datavern.accounts import tokens
 from datavern.accounts.rules import Permission
 from datavern.consent import appender, rules, service
+from datavern.consent.service.statements import LATEST_COLUMNS
 from datavern.core import clock
 from datavern.core.db import session_factory, sessions_for
 from datavern.core.errors import InvalidInput, NotFound, Problem
@@ -627,15 +628,8 @@ def _who_query(session_cookie: bool, restriction: bool, keys: int) -> Any:
         or_(*(ConsentState.purpose == bindparam(f"k{i}") for i in range(keys))),
     )
     # The state's columns come last, in rules.Latest's order after the purpose.
-    return query.add_columns(
-        ConsentState.purpose.label("state_purpose"),
-        ConsentState.seq,
-        ConsentState.decision,
-        ConsentState.text_version_id,
-        ConsentState.method,
-        ConsentState.at,
-        ConsentState.expires_at,
-    ).outerjoin(ConsentState, on)
+    purpose, *latest = LATEST_COLUMNS
+    return query.add_columns(purpose.label("state_purpose"), *latest).outerjoin(ConsentState, on)
 
 
 def _fast_read(request: Request, read: _Read) -> Response:

@@ -4,11 +4,28 @@ and run on the session's connection without the ORM."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import bindparam, func, select
 
 from datavern.consent.models import ConsentState, ReconsentCampaign
+
+
+def latest_columns() -> tuple[Any, ...]:
+    """The columns of a subject's state row in ``rules.Latest``'s order, after the
+    purpose: what every read of the current state selects."""
+    return (
+        ConsentState.purpose,
+        ConsentState.seq,
+        ConsentState.decision,
+        ConsentState.text_version_id,
+        ConsentState.method,
+        ConsentState.at,
+        ConsentState.expires_at,
+    )
+
+
+LATEST_COLUMNS: Final = latest_columns()
 
 
 def _prepared() -> tuple[Any, Any, Any, Any]:
@@ -27,15 +44,7 @@ def _prepared() -> tuple[Any, Any, Any, Any]:
         .order_by(RegisterVersion.number.desc())
         .limit(1)
     )
-    state_rows = select(
-        ConsentState.purpose,
-        ConsentState.seq,
-        ConsentState.decision,
-        ConsentState.text_version_id,
-        ConsentState.method,
-        ConsentState.at,
-        ConsentState.expires_at,
-    ).where(
+    state_rows = select(*LATEST_COLUMNS).where(
         ConsentState.subject == bindparam("subject"),
         ConsentState.purpose.in_(bindparam("purposes", expanding=True)),
     )
@@ -54,15 +63,7 @@ def _prepared_one() -> tuple[Any, Any]:
     ``=`` keeps the compiled statement cached whole, where ``IN`` is rebuilt per call."""
     from datavern.dsr.models import Restriction
 
-    state_row = select(
-        ConsentState.purpose,
-        ConsentState.seq,
-        ConsentState.decision,
-        ConsentState.text_version_id,
-        ConsentState.method,
-        ConsentState.at,
-        ConsentState.expires_at,
-    ).where(
+    state_row = select(*LATEST_COLUMNS).where(
         ConsentState.subject == bindparam("subject"),
         ConsentState.purpose == bindparam("purpose"),
     )
