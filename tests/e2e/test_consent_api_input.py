@@ -105,3 +105,17 @@ def test_subscribe_limits_count_good_input_only_and_do_not_reveal_an_address(
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "purpose"
     assert subscribe(email="kari@example.no").status_code == 202
     assert _count(OutboxMessage) == 4
+
+
+@pytest.mark.parametrize("address", ["bad", "ola@", "account:1", "emailhash:" + "a" * 64])
+def test_subscribe_asks_for_an_e_mail_address_in_those_words(
+    client: TestClient, applied: None, address: str
+) -> None:
+    answer = client.post(
+        "/api/v1/consent/subscribe", json={"email": address, "purpose": "nyhetsbrev"}
+    )
+    assert answer.status_code == 422
+    [problem] = answer.json()["detail"]
+    assert problem["loc"] == ["body", "email"]
+    assert problem["msg"] == "give a valid e-mail address, such as name@example.no"
+    assert _count(OptIn) == 0

@@ -20,7 +20,7 @@ from datavern.consent.rules import Decision, Method, RecordFields, Status, Subje
 from datavern.consent.service.checks import _check_purpose, _collection_point, _Problems
 from datavern.consent.service.ledger import RecordView, _append, _superseded_problem
 from datavern.consent.service.state import _campaigns, _latest
-from datavern.consent.service.subjects import _key, subject_of
+from datavern.consent.service.subjects import Subject, _key, subject_of
 from datavern.consent.service.texts import context, get_text
 from datavern.core import clock
 from datavern.core.config import get_settings
@@ -69,11 +69,12 @@ def subscribe(
     ctx = context(session)
     problems = _Problems()
     try:
-        who = subject_of(email, "email")
-        if who.parsed.kind is not SubjectKind.email:
-            problems.add("give an e-mail address", "email")
-    except InvalidInput as exc:
-        problems.items.extend(exc.problems)
+        who: Subject | None = subject_of(email, "email")
+    except InvalidInput:
+        who = None
+    if who is None or who.parsed.kind is not SubjectKind.email:
+        # The field takes an address, not a subject reference: say so in those words.
+        problems.add("give a valid e-mail address, such as name@example.no", "email")
         who = None
     if lang is not None and lang not in LANGUAGES:
         problems.add("lang must be nb or en", "lang")
