@@ -8,6 +8,7 @@ from typing import Any, Final
 
 from datavern.consent import rules
 from datavern.consent.rules import Decision
+from datavern.consent.service.subjects import Subject, subject_of
 from datavern.consent.service.texts import Context
 from datavern.core.errors import InvalidInput, Problem
 
@@ -32,6 +33,15 @@ def _enum(value: str, enum: type[Any], path: str, problems: _Problems) -> Any:
     except ValueError:
         known = ", ".join(m.value for m in enum)
         problems.add(f"unknown {path} {value!r}; expected one of {known}", path)
+        return None
+
+
+def _subject(value: str, problems: _Problems) -> Subject | None:
+    """The parsed subject, or None with the problem (naming ``subject``) collected."""
+    try:
+        return subject_of(value)
+    except InvalidInput as exc:
+        problems.items.extend(exc.problems)
         return None
 
 

@@ -16,12 +16,17 @@ from sqlalchemy.orm import Session
 from datavern.consent import rules
 from datavern.consent.models import ConsentHead, ConsentRecord, ConsentState
 from datavern.consent.rules import Decision, Method, RecordFields
-from datavern.consent.service.checks import _check_purpose, _collection_point, _enum, _Problems
+from datavern.consent.service.checks import (
+    _check_purpose,
+    _collection_point,
+    _enum,
+    _Problems,
+    _subject,
+)
 from datavern.consent.service.state import _campaigns, _latest
-from datavern.consent.service.subjects import subject_of
 from datavern.consent.service.texts import ConsentTextView, Context, context, get_text
 from datavern.core import clock
-from datavern.core.errors import DatavernError, InvalidInput
+from datavern.core.errors import DatavernError
 from datavern.core.i18n import LANGUAGES
 
 
@@ -228,11 +233,7 @@ def prepare(
     InvalidInput lists every problem, each naming its field. Reads the subject's
     current state for a withdrawal (the text version granted), writes nothing."""
     problems = _Problems()
-    try:
-        who = subject_of(subject)
-    except InvalidInput as exc:
-        problems.items.extend(exc.problems)
-        who = None
+    who = _subject(subject, problems)
     dec = _enum(decision, Decision, "decision", problems)
     how = _enum(method, Method, "method", problems)
     if how is not None and dec is not None:

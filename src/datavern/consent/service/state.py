@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from datavern.consent import rules
 from datavern.consent.rules import Decision
-from datavern.consent.service.checks import _Problems
+from datavern.consent.service.checks import _Problems, _subject
 from datavern.consent.service.statements import (
     _CAMPAIGNS,
     _RESTRICTED,
@@ -20,10 +20,9 @@ from datavern.consent.service.statements import (
     _STATE,
     _STATE_ONE,
 )
-from datavern.consent.service.subjects import Subject, subject_of
+from datavern.consent.service.subjects import Subject
 from datavern.consent.service.texts import Head, _contexts, _db_key, context_at, read_head
 from datavern.core import clock
-from datavern.core.errors import InvalidInput
 
 _campaign_cache: dict[tuple[str, int], list[rules.Campaign]] = {}
 
@@ -172,11 +171,7 @@ def state(
     ctx = context_at(session, known)
     assert known is not None  # context_at raised NotFound otherwise
     problems = _Problems()
-    try:
-        who = subject_of(subject)
-    except InvalidInput as exc:
-        problems.items.extend(exc.problems)
-        who = None
+    who = _subject(subject, problems)
     if purpose not in ctx.index.purposes:
         problems.add(str(rules.UnknownPurpose(purpose, ctx.index.known())), "purpose")
     problems.raise_if_any()
@@ -265,10 +260,7 @@ def may_process(
     problems = _Problems()
     purpose = purpose.strip()
     if who is None:
-        try:
-            who = subject_of(subject)
-        except InvalidInput as exc:
-            problems.items.extend(exc.problems)
+        who = _subject(subject, problems)
     resolved = None
     if not purpose:
         problems.add("name a purpose, e.g. a consent purpose or an activity key", "purpose")
