@@ -21,7 +21,14 @@ from datavern.consent.service.statements import (
     _STATE_ONE,
 )
 from datavern.consent.service.subjects import Subject
-from datavern.consent.service.texts import Head, _contexts, _db_key, context_at, read_head
+from datavern.consent.service.texts import (
+    Head,
+    _contexts,
+    _db_key,
+    cached_context,
+    context_at,
+    read_head,
+)
 from datavern.core import clock
 
 _campaign_cache: dict[tuple[str, int], list[rules.Campaign]] = {}
@@ -111,7 +118,7 @@ def read_keys(session: Session, head: Head, purpose: str, *, may_process: bool) 
     """The state rows ``state`` (or ``may_process``) will read for ``purpose`` under the
     register ``head``, if its purposes are cached already; () otherwise (or for a
     purpose it does not know: the answer is an error then)."""
-    ctx = _contexts.get((_db_key(session), f"{head.number}:{head.content_hash}"))
+    ctx = cached_context(session, head)
     if ctx is None:
         return ()
     if not may_process:

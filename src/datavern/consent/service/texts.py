@@ -82,6 +82,15 @@ def _db_key(session: Session) -> str:
     return str(session.get_bind().engine.url)
 
 
+def _context_key(session: Session, head: Head) -> tuple[str, str]:
+    return (_db_key(session), f"{head.number}:{head.content_hash}")
+
+
+def cached_context(session: Session, head: Head) -> Context | None:
+    """The register's consent context at ``head`` if it is cached already (no query)."""
+    return _contexts.get(_context_key(session, head))
+
+
 def read_head(session: Session) -> Head | None:
     """(number, content hash, newest campaign id) of the applied register, in one query."""
     row = session.connection().execute(_HEAD).first()
@@ -144,7 +153,7 @@ def context_at(session: Session, head: Head | None) -> Context:
 
     if head is None:
         raise NotFound("no register has been applied yet (run `datavern register apply`)")
-    key = (_db_key(session), f"{head.number}:{head.content_hash}")
+    key = _context_key(session, head)
     found = _contexts.get(key)
     if found is not None:
         return found
