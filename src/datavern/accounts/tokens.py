@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import JSON, String, bindparam, select, update
+from sqlalchemy import JSON, Connection, String, bindparam, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from datavern.core import audit, clock
@@ -137,11 +137,18 @@ def list_tokens(session: Session) -> list[ApiToken]:
     return list(session.execute(select(ApiToken).order_by(ApiToken.name)).scalars())
 
 
-def authenticate(session: Session, token: str) -> TokenPrincipal | None:
-    """The token's principal, or None for an unknown or revoked token."""
+def digest_of(token: str) -> str | None:
+    """The hash a token is looked up by, or None when it cannot be one of ours."""
     if not token.startswith(PREFIX) or len(token) > 200:
         return None
-    digest = hash_token(token)
+    return hash_token(token)
+
+
+def authenticate(session: Session, token: str) -> TokenPrincipal | None:
+    """The token's principal, or None for an unknown or revoked token."""
+    digest = digest_of(token)
+    if digest is None:
+        return None
     row = session.get(ApiToken, digest)
     if row is None or row.revoked_at is not None:
         return None
@@ -183,6 +190,33 @@ def bearer(authorization: str | None) -> str | None:
     if authorization and authorization[:7].lower() == "bearer ":
         return authorization[7:].strip()
     return None
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The verdict on a token for one call: its principal (status 200), or None with 401
+    (unknown or revoked) or 403 (without the scope); ``wrote``: its last use was
+    written."""
+
+    principal: TokenPrincipal | None
+    status: int
+    wrote: bool = False
+
+
+def admit(conn: Connection, row: Any, digest: str, scope: str) -> Admission:
+    """The verdict on a ``lookup_query`` row (None: no such token) for a call that needs
+    ``scope``; an admitted token's last use is written on ``conn``, at most once a
+    minute. The hot paths' version of ``authenticate``."""
+    found = principal_of(row)
+    if found is None:
+        return Admission(None, 401)
+    if not found.can(scope):
+        return Admission(None, 403)
+    now = clock.now()
+    if not stale_use(row.last_used_at, now):
+        return Admission(found, 200)
+    conn.execute(TOUCH, {"h": digest, "now": now})
+    return Admission(found, 200, wrote=True)
 
 
 def principal_of(row: Any) -> TokenPrincipal | None:

@@ -467,9 +467,9 @@ async def _append(request: Request, values: dict[str, Any]) -> Response:
     token = tokens.bearer(request.headers.get("authorization"))
     digest = actor = None
     if token is not None:
-        if not token.startswith(tokens.PREFIX) or len(token) > 200:
+        digest = tokens.digest_of(token)
+        if digest is None:
             return JSONResponse({"detail": BAD_TOKEN}, status_code=401)
-        digest = tokens.hash_token(token)
     else:
         actor = await run_in_threadpool(_session_actor, request, WRITE)
     queued = appender.for_database(request.app.state.database_url).submit(
@@ -566,24 +566,22 @@ def _caller_in(
             params.update({f"k{i}": k for i, k in enumerate(keys)})
     token = tokens.bearer(request.headers.get("authorization"))
     if token is not None:
-        if not token.startswith(tokens.PREFIX) or len(token) > 200:
+        digest = tokens.digest_of(token)
+        if digest is None:
             raise HTTPException(401, BAD_TOKEN)
-        digest = tokens.hash_token(token)
         rows = conn.execute(
             _who_query(False, rhash is not None, len(keys)), {**params, "h": digest}
         )
         found_rows = rows.all()
         row = found_rows[0] if found_rows else None
-        found = tokens.principal_of(row)
-        if found is None:
-            raise HTTPException(401, BAD_TOKEN)
-        if not found.can(scope):
-            raise HTTPException(403, _needs(scope))
-        now = clock.now()
-        if tokens.stale_use(row.last_used_at, now):  # type: ignore[union-attr]
-            conn.execute(tokens.TOUCH, {"h": digest, "now": now})
+        verdict = tokens.admit(conn, row, digest, scope)
+        if verdict.principal is None:
+            raise HTTPException(
+                verdict.status, BAD_TOKEN if verdict.status == 401 else _needs(scope)
+            )
+        if verdict.wrote:
             session.info["wrote"] = True
-        actor = found.actor
+        actor = verdict.principal.actor
     else:
         cookie = request.cookies.get(security.SESSION_COOKIE)
         if not cookie or len(cookie) > 200:

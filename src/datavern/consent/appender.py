@@ -40,7 +40,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from datavern.accounts import tokens
 from datavern.consent import service
 from datavern.consent.rules import RecordFields
-from datavern.core import clock
 from datavern.core.db import session_factory, sessions_for
 from datavern.core.errors import DatavernError, InvalidInput, NotFound
 
@@ -259,22 +258,15 @@ def _callers(
     by_hash: dict[str, str | Refused] = {}
     head: service.Head | None = None
     head_read = False
-    now = clock.now()
     # In a fixed order: two processes' batches touching the same tokens' last use then
     # lock them in the same order (no deadlock).
     for digest in sorted({j.token_hash for j in batch if j.token_hash is not None}):
         row = conn.execute(_TOKEN_AND_HEAD, {"h": digest}).first()
         if row is not None and not head_read:
             head, head_read = service.head_of(row), True
-        found = tokens.principal_of(row)
-        if found is None:
-            by_hash[digest] = Refused(401)
-        elif not found.can(WRITE_SCOPE):
-            by_hash[digest] = Refused(403)
-        else:
-            by_hash[digest] = found.actor
-            if tokens.stale_use(row.last_used_at, now):  # type: ignore[union-attr]
-                conn.execute(tokens.TOUCH, {"h": digest, "now": now})
+        verdict = tokens.admit(conn, row, digest, WRITE_SCOPE)
+        found = verdict.principal
+        by_hash[digest] = Refused(verdict.status) if found is None else found.actor
     if not head_read:
         head = service.read_head(session)
     actors: dict[int, str | Refused] = {}
