@@ -10,12 +10,14 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from datavern.consent import service as consent_service
+from datavern.core import clock
 from datavern.core.config import reset_settings
 from datavern.core.db import dispose_engines, migrate
 
@@ -81,6 +83,17 @@ def datavern_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
             del os.environ[key]
     os.environ.update(before)
     reset_settings()
+
+
+@pytest.fixture
+def fixed_clock() -> Iterator[clock.FixedClock]:
+    """Datavern's clock stopped at the test's start; ``.set()`` moves it."""
+    fixed = clock.FixedClock(datetime.now(UTC))
+    previous = clock.use_clock(fixed)
+    try:
+        yield fixed
+    finally:
+        clock.use_clock(previous)
 
 
 @pytest.fixture(scope="session")

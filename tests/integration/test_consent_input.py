@@ -7,7 +7,7 @@ language is the text's, an IP is an IP; and the messages a user reads."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +32,6 @@ runner = CliRunner()
 def applied(database_url: str, tmp_path: Path) -> Path:
     apply_register_text(tmp_path / "register")
     return tmp_path / "register"
-
-
-@pytest.fixture
-def fixed_clock() -> Iterator[clock.FixedClock]:
-    fixed = clock.FixedClock(datetime.now(UTC))
-    previous = clock.use_clock(fixed)
-    try:
-        yield fixed
-    finally:
-        clock.use_clock(previous)
 
 
 def _record(**kwargs: Any) -> service.RecordView:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,16 +44,6 @@ def _record(**kwargs: Any) -> service.RecordView:
 def _may(subject: str, purpose: str) -> service.MayProcess:
     with session_scope() as session:
         return service.may_process(session, subject, purpose)
-
-
-@pytest.fixture
-def fixed_clock() -> Iterator[clock.FixedClock]:
-    fixed = clock.FixedClock(datetime.now(UTC))
-    previous = clock.use_clock(fixed)
-    try:
-        yield fixed
-    finally:
-        clock.use_clock(previous)
 
 
 # --- texts ---------------------------------------------------------------------------
